@@ -1,0 +1,153 @@
+"""The compact walking network shared by every source (PBF, Overpass) and the engine.
+
+A :class:`WalkNetwork` is a plain, immutable set of numpy arrays: node
+coordinates in a projected CRS (metres) and undirected edges with their length
+in metres. Sources build one with :func:`network_from_edges`; the access engine
+(``socialrisk.risk.engine``) turns it into a sparse matrix.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyproj
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from socialrisk.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WalkNetwork:
+    """An undirected walking network.
+
+    Attributes
+    ----------
+    node_id : ndarray of int64, shape (n,)
+        Source identifiers of the nodes (OSM node ids for OSM networks).
+    x, y : ndarray of float64, shape (n,)
+        Node coordinates in ``crs`` (projected, metres).
+    u, v : ndarray of int64, shape (m,)
+        Edge end points as positions into the node arrays (not ids).
+    length : ndarray of float64, shape (m,)
+        Edge lengths in metres (> 0).
+    crs : str
+        The projected CRS of ``x``/``y`` (e.g. ``"EPSG:27700"``).
+    dropped_nodes : int
+        Nodes removed when the network was built (disconnected fragments).
+    """
+
+    node_id: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    length: np.ndarray
+    crs: str
+    dropped_nodes: int = 0
+    _csr: sparse.csr_matrix | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.node_id.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.u.shape[0])
+
+    def csr(self) -> sparse.csr_matrix:
+        """Symmetric sparse adjacency matrix of edge lengths (cached)."""
+        if self._csr is None:
+            object.__setattr__(self, "_csr", edges_to_csr(self.u, self.v, self.length, self.n_nodes))
+        return self._csr
+
+
+def edges_to_csr(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int) -> sparse.csr_matrix:
+    """Symmetric CSR matrix of ``length`` between ``u`` and ``v``; parallel edges keep the shortest."""
+    rows = np.concatenate([u, v])
+    cols = np.concatenate([v, u])
+    data = np.concatenate([length, length]).astype(np.float64)
+    # keep the minimum over parallel edges: sort by weight descending so that the
+    # last write (the shortest) wins when converting from COO without summing
+    order = np.lexsort((-data, cols, rows))
+    rows, cols, data = rows[order], cols[order], data[order]
+    keep = np.ones(rows.shape[0], dtype=bool)
+    keep[:-1] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    return sparse.csr_matrix((data[keep], (rows[keep], cols[keep])), shape=(n, n))
+
+
+def network_from_edges(
+    node_id: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    edge_u_id: np.ndarray,
+    edge_v_id: np.ndarray,
+    crs: str,
+    keep: str = "largest",
+) -> WalkNetwork:
+    """Build a :class:`WalkNetwork` from nodes in WGS84 and edges given by node ids.
+
+    Parameters
+    ----------
+    node_id, lon, lat : array-like
+        Nodes and their WGS84 coordinates.
+    edge_u_id, edge_v_id : array-like
+        Edges as pairs of node ids (consecutive nodes of a way). Self-loops are dropped.
+    crs : str
+        Projected CRS (metres) to store coordinates in; lengths are measured in it.
+    keep : {"largest", "all"}
+        ``"largest"`` keeps only the largest connected component (as osmnx does
+        with ``retain_all=False``), so that nothing snaps to an unreachable fragment;
+        the number of dropped nodes is kept in ``dropped_nodes``.
+
+    Returns
+    -------
+    WalkNetwork
+    """
+    node_id = np.asarray(node_id, dtype=np.int64)
+    if node_id.size == 0 or len(edge_u_id) == 0:
+        raise InputError("the walking network is empty: no walkable ways in the input; "
+                         "check that the OSM extract covers the study area")
+    transformer = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x, y = transformer.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    order = np.argsort(node_id)
+    sorted_ids = node_id[order]
+    u = order[np.searchsorted(sorted_ids, np.asarray(edge_u_id, dtype=np.int64))]
+    v = order[np.searchsorted(sorted_ids, np.asarray(edge_v_id, dtype=np.int64))]
+    ok = u != v
+    u, v = u[ok], v[ok]
+    length = np.hypot(x[u] - x[v], y[u] - y[v])
+    # keep only nodes used by an edge
+    used = np.zeros(node_id.size, dtype=bool)
+    used[u] = True
+    used[v] = True
+    dropped = int((~used).sum())
+    if keep == "largest":
+        mat = edges_to_csr(u, v, np.maximum(length, 1e-9), node_id.size)
+        _, labels = csgraph.connected_components(mat, directed=False)
+        sizes = np.bincount(labels[used])
+        big = np.argmax(sizes) if sizes.size else 0
+        in_big = labels == big
+        dropped += int((used & ~in_big).sum())
+        used &= in_big
+    elif keep != "all":
+        raise ValueError(f"keep must be 'largest' or 'all', not {keep!r}")
+    new_index = np.full(node_id.size, -1, dtype=np.int64)
+    new_index[used] = np.arange(int(used.sum()))
+    e_ok = used[u] & used[v]
+    if dropped:
+        log.info("network: dropped %d nodes outside the largest connected component", dropped)
+    return WalkNetwork(
+        node_id=node_id[used],
+        x=np.asarray(x)[used],
+        y=np.asarray(y)[used],
+        u=new_index[u[e_ok]],
+        v=new_index[v[e_ok]],
+        length=length[e_ok],
+        crs=crs,
+        dropped_nodes=dropped,
+    )
