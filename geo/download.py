@@ -1,0 +1,132 @@
+"""Cached HTTP downloads: one place for retries, validation and atomic cache writes.
+
+Parsing lives elsewhere; this module only fetches bytes. A response is cached
+only when it passed its validator, so an error page or a truncated body is
+never reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+from socialrisk.errors import DownloadError
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+def default_cache_dir() -> Path:
+    """``$SOCIALRISK_CACHE`` if set, else ``$XDG_CACHE_HOME/socialrisk`` or ``~/.cache/socialrisk``."""
+    env = os.environ.get("SOCIALRISK_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "socialrisk"
+
+
+def cache_path(url: str, cache_dir: str | Path, suffix: str = "") -> Path:
+    """Where ``url`` is cached: a file named by the SHA-256 of the URL."""
+    key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
+    return Path(cache_dir) / "downloads" / f"{key}{suffix}"
+
+
+def looks_like_html(body: bytes) -> bool:
+    """True when a body is an HTML page (a portal's error or login page) rather than data."""
+    head = body[:512].lstrip().lower()
+    return head.startswith(b"<!doctype html") or head.startswith(b"<html")
+
+
+def fetch(
+    url: str,
+    cache_dir: str | Path,
+    *,
+    suffix: str = "",
+    validate: Callable[[bytes], str | None] | None = None,
+    timeout: float = 60.0,
+    retries: int = 3,
+    backoff: float = 1.0,
+    hint: str = "",
+) -> Path:
+    """Return a local path holding the body of ``url``, downloading it once.
+
+    Parameters
+    ----------
+    url : str
+        What to fetch (GET).
+    cache_dir : path
+        Cache root; the body is stored under ``downloads/``.
+    suffix : str
+        File suffix for the cached file (e.g. ``".csv"``).
+    validate : callable, optional
+        Called with the body; returns ``None`` when the body is good, or a short
+        reason. A body that fails is neither cached nor returned. HTML bodies are
+        always refused.
+    timeout, retries, backoff : float, int, float
+        Per-request timeout; number of retries on timeouts, connection errors and
+        HTTP 429/5xx, with exponential back-off starting at ``backoff`` seconds.
+    hint : str
+        What to tell an offline user (e.g. where to download the file by hand).
+
+    Raises
+    ------
+    DownloadError
+        When the download fails after retries, or the body is not valid.
+    """
+    target = cache_path(url, cache_dir, suffix)
+    if target.is_file() and target.stat().st_size > 0:
+        log.info("using cached %s (%s)", url, target)
+        return target
+    last = ""
+    for attempt in range(retries + 1):
+        if attempt:
+            time.sleep(backoff * 2 ** (attempt - 1))
+        try:
+            resp = requests.get(url, timeout=timeout)
+        except requests.RequestException as exc:
+            last = f"{type(exc).__name__}"
+            log.info("download %s failed (%s), attempt %d", url, last, attempt + 1)
+            continue
+        if resp.status_code in RETRY_STATUS:
+            last = f"HTTP {resp.status_code}"
+            continue
+        if resp.status_code != 200:
+            last = f"HTTP {resp.status_code}"
+            break
+        body = resp.content
+        expected = resp.headers.get("Content-Length")
+        if expected is not None and expected.isdigit() and int(expected) != len(body):
+            last = f"truncated body ({len(body)} of {expected} bytes)"
+            continue
+        if looks_like_html(body):
+            last = "the server sent an HTML page instead of data"
+            break
+        problem = validate(body) if validate else None
+        if problem:
+            last = problem
+            break
+        _atomic_write(target, body)
+        return target
+    extra = f"; {hint}" if hint else ""
+    raise DownloadError(f"could not download {url}: {last}{extra}")
+
+
+def _atomic_write(target: Path, body: bytes) -> None:
+    """Write ``body`` to ``target`` through a temporary file and an atomic rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(body)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
