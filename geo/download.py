@@ -25,7 +25,10 @@ RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
 def default_cache_dir() -> Path:
-    """``$SOCIALRISK_CACHE`` if set, else ``$XDG_CACHE_HOME/socialrisk`` or ``~/.cache/socialrisk``."""
+    """The cache root.
+
+    ``$SOCIALRISK_CACHE`` if set, else ``$XDG_CACHE_HOME/socialrisk`` or ``~/.cache/socialrisk``.
+    """
     env = os.environ.get("SOCIALRISK_CACHE")
     if env:
         return Path(env)

@@ -62,12 +62,14 @@ class WalkNetwork:
     def csr(self) -> sparse.csr_matrix:
         """Symmetric sparse adjacency matrix of edge lengths (cached)."""
         if self._csr is None:
-            object.__setattr__(self, "_csr", edges_to_csr(self.u, self.v, self.length, self.n_nodes))
+            mat = edges_to_csr(self.u, self.v, self.length, self.n_nodes)
+            object.__setattr__(self, "_csr", mat)
         return self._csr
 
 
-def edges_to_csr(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int) -> sparse.csr_matrix:
-    """Symmetric CSR matrix of ``length`` between ``u`` and ``v``; parallel edges keep the shortest."""
+def edges_to_csr(u: np.ndarray, v: np.ndarray, length: np.ndarray,
+                 n: int) -> sparse.csr_matrix:
+    """Symmetric CSR matrix of edge lengths; of parallel edges the shortest is kept."""
     rows = np.concatenate([u, v])
     cols = np.concatenate([v, u])
     data = np.concatenate([length, length]).astype(np.float64)

@@ -261,7 +261,8 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config file {p} is not valid TOML ({exc}); fix the line named") from exc
+            raise ConfigError(f"config file {p} is not valid TOML ({exc}); "
+                              "fix the line named") from exc
     s = settings_from_mapping(data)
     if overrides:
         s = settings_from_mapping({k: v for k, v in overrides.items() if v is not None}, s)
