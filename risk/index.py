@@ -1,0 +1,317 @@
+"""The isolation-risk index: indicators -> domains -> one score, rank and decile per area.
+
+Steps (``docs/method.md`` gives the formulas and their sources):
+
+1. Each indicator is normalised with its direction applied
+   (:func:`socialrisk.risk.normalise.normalise`), so higher = worse.
+2. Within a domain, an area's normalised indicators are combined by weighted
+   mean. Weights are renormalised per area over the indicators the area has a
+   value for (a missing value is never imputed; its weight goes to the area's
+   other indicators of that domain, and the area is flagged).
+3. Domain scores are normalised again (``rank_exp`` by default, as the IMD does
+   before combining its domains) and combined by weighted mean with the domain
+   weights, again renormalised per area over the domains the area has a score for.
+4. Areas are ranked, 1 = highest risk (ties share the lowest rank number), and
+   put into deciles ``ceil(10 * rank / N)``, 1 = the highest-risk 10 % of areas,
+   ``N`` = number of areas with a score (the IMD's rule).
+
+Configuration-level gaps are stated in the report: an indicator whose column is
+absent (or entirely empty) is dropped from its domain and the domain's weights
+renormalised; a domain left without indicators is dropped and the domain
+weights renormalised.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from socialrisk.risk.drivers import top_drivers
+from socialrisk.risk.normalise import DIRECTIONS, METHODS, normalise
+
+from socialrisk.errors import ConfigError, InputError
+from socialrisk.settings import DomainSpec
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["IndexResult", "isolation_index", "deciles", "risk_rank"]
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    """Result of :func:`isolation_index`.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        Aligned to the input index: ``<domain>_score`` per domain used,
+        ``isolation_risk``, ``isolation_risk_rank``, ``isolation_risk_decile``,
+        ``isolation_risk_missing`` and ``drivers``.
+    report : dict
+        JSON-serialisable account of what was used, dropped and reweighted
+        (for the run manifest).
+    normalised : DataFrame
+        The normalised indicators (higher = worse), one column per indicator used.
+    weights : DataFrame
+        Each indicator's effective weight in each area's index (domain weight x
+        within-domain weight, both as applied for that area; rows sum to 1 for
+        scored areas, 0 where an indicator is missing for the area).
+    """
+
+    frame: pd.DataFrame
+    report: dict[str, Any]
+    normalised: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    weights: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+
+
+def risk_rank(risk: pd.Series) -> pd.Series:
+    """Rank areas by risk, 1 = highest; ties share the smallest rank number.
+
+    Returns nullable integers (``Int64``), ``<NA>`` where ``risk`` is NaN.
+    """
+    return risk.rank(ascending=False, method="min", na_option="keep").astype("Int64")
+
+
+def deciles(rank: pd.Series) -> pd.Series:
+    """Decile from a rank (1 = highest risk): ``ceil(10 * rank / N)``.
+
+    ``N`` is the number of non-missing ranks. Decile 1 holds the 10 % of areas
+    with the highest risk, as in the Indices of Deprivation. Returns nullable
+    integers (``Int64``), ``<NA>`` where the rank is missing.
+    """
+    n = int(rank.notna().sum())
+    if n == 0:
+        return pd.Series(pd.NA, index=rank.index, dtype="Int64")
+    dec = np.ceil(rank.to_numpy(dtype="float64", na_value=np.nan) * 10.0 / n)
+    return pd.Series(dec, index=rank.index).astype("Int64")
+
+
+def _weighted_mean(values: pd.DataFrame, w: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
+    """Row-wise weighted mean over non-missing cells; returns (mean, applied weights)."""
+    present = values.notna()
+    raw = present.mul(w, axis=1).astype("float64")
+    total = raw.sum(axis=1)
+    applied = raw.div(total.where(total > 0), axis=0).fillna(0.0)
+    mean = (values.fillna(0.0) * applied).sum(axis=1).where(total > 0)
+    return mean, applied
+
+
+def _check(table: pd.DataFrame, domains: Mapping[str, DomainSpec], normalisation: str,
+           domain_normalisation: str) -> None:
+    for m in (normalisation, domain_normalisation):
+        if m not in METHODS:
+            raise ConfigError(f"normalisation must be rank_exp, zscore or minmax, not {m!r}")
+    if not domains:
+        raise ConfigError("at least one domain is needed, e.g. [domains.access]")
+    if not table.index.is_unique:
+        dup = table.index[table.index.duplicated()][0]
+        raise InputError(f"area ids must be unique; {dup!r} appears more than once")
+    seen: dict[str, str] = {}
+    for name, dom in domains.items():
+        if dom.weight < 0:
+            raise ConfigError(f"domain {name}: weight must be >= 0")
+        for ind in dom.indicators:
+            if ind.direction not in DIRECTIONS:
+                raise ConfigError(f"domain {name}: indicator {ind.column} direction must be "
+                                  f"higher_is_worse or lower_is_worse")
+            if ind.weight < 0:
+                raise ConfigError(f"domain {name}: indicator {ind.column} weight must be >= 0")
+            if ind.column in seen:
+                raise ConfigError(f"indicator {ind.column} is listed twice (domains "
+                                  f"{seen[ind.column]} and {name}); list it once")
+            seen[ind.column] = name
+    if sum(d.weight for d in domains.values()) <= 0:
+        raise ConfigError("domain weights must not all be 0")
+
+
+def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
+                    normalisation: str = "rank_exp", n_drivers: int = 3, *,
+                    domain_normalisation: str | None = None,
+                    labels: Mapping[str, str] | None = None) -> IndexResult:
+    """Combine indicators into an isolation-risk score, rank, decile and drivers.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per area (index = area id), one column per indicator (raw
+        values: metres, minutes, shares as fractions, IoD scores, ...). Extra
+        columns are ignored.
+    domains : mapping of str to DomainSpec
+        Domains with their weight and indicators (column, weight, direction),
+        e.g. ``Settings().domains``.
+    normalisation : {"rank_exp", "zscore", "minmax"}
+        How indicators are normalised (and domain scores, unless
+        ``domain_normalisation`` is given).
+    n_drivers : int
+        How many drivers to describe per area.
+    domain_normalisation : {"rank_exp", "zscore", "minmax"}, optional
+        How domain scores are normalised before combining; default: the same
+        as ``normalisation``.
+    labels : mapping, optional
+        Category -> label for the driver text (e.g. ``{"gp": "a GP surgery"}``).
+
+    Returns
+    -------
+    IndexResult
+        ``frame`` columns: ``<domain>_score`` (normalised domain score, higher
+        = worse; one per domain used), ``isolation_risk`` (weighted mean of the
+        domain scores), ``isolation_risk_rank`` (1 = highest risk),
+        ``isolation_risk_decile`` (1 = highest-risk 10 %),
+        ``isolation_risk_missing`` (comma-separated indicators without a value
+        for the area, ``""`` when complete) and ``drivers`` (plain words).
+        An area with no value at all has NaN score, rank and decile.
+
+    Raises
+    ------
+    ConfigError
+        Unknown method or direction, negative or all-zero weights, an indicator
+        listed twice.
+    InputError
+        Duplicate area ids, a non-numeric indicator column, or no indicator of
+        any domain present in ``table``.
+    """
+    domain_normalisation = domain_normalisation or normalisation
+    _check(table, domains, normalisation, domain_normalisation)
+    index = table.index
+    n_areas = len(index)
+
+    report: dict[str, Any] = {
+        "normalisation": normalisation,
+        "domain_normalisation": domain_normalisation,
+        "n_areas": n_areas,
+        "domains": {},
+        "domains_used": [],
+        "domains_dropped": [],
+        "notes": [],
+    }
+    notes: list[str] = report["notes"]
+
+    norm_cols: dict[str, pd.Series] = {}
+    within_weights: dict[str, pd.DataFrame] = {}
+    domain_raw: dict[str, pd.Series] = {}
+    directions: dict[str, str] = {}
+    used_order: list[str] = []
+
+    for name, dom in domains.items():
+        ind_given = {i.column: float(i.weight) for i in dom.indicators}
+        info: dict[str, Any] = {
+            "weight_given": float(dom.weight),
+            "weight_applied": 0.0,
+            "indicators": {},
+            "indicators_used": [],
+            "indicators_absent": [],
+            "indicators_empty": [],
+            "indicators_zero_weight": [],
+        }
+        report["domains"][name] = info
+        avail = []
+        for ind in dom.indicators:
+            entry: dict[str, Any] = {"weight_given": ind.weight, "weight_applied": 0.0,
+                                     "direction": ind.direction, "status": "used",
+                                     "n_missing": None}
+            info["indicators"][ind.column] = entry
+            if ind.column not in table.columns:
+                entry["status"] = "absent"
+                info["indicators_absent"].append(ind.column)
+                notes.append(f"{name}: indicator {ind.column} is not in the table; dropped "
+                             f"and the domain's other weights renormalised")
+                continue
+            col = table[ind.column]
+            if col.isna().all():
+                entry["status"] = "empty"
+                entry["n_missing"] = n_areas
+                info["indicators_empty"].append(ind.column)
+                notes.append(f"{name}: indicator {ind.column} has no values; dropped "
+                             f"and the domain's other weights renormalised")
+                continue
+            if ind.weight == 0:
+                entry["status"] = "zero_weight"
+                info["indicators_zero_weight"].append(ind.column)
+                continue
+            entry["n_missing"] = int(col.isna().sum())
+            avail.append(ind)
+        if not avail:
+            report["domains_dropped"].append(name)
+            notes.append(f"domain {name} has no usable indicator; left out and the "
+                         f"other domain weights renormalised")
+            logger.warning("domain %s has no usable indicator; left out", name)
+            continue
+        wsum = sum(i.weight for i in avail)
+        for ind in avail:
+            info["indicators"][ind.column]["weight_applied"] = ind.weight / wsum
+            info["indicators_used"].append(ind.column)
+            norm_cols[ind.column] = normalise(table[ind.column], normalisation, ind.direction)
+            directions[ind.column] = ind.direction
+            used_order.append(ind.column)
+            if info["indicators"][ind.column]["n_missing"]:
+                logger.info("%s: %d area(s) without %s; its weight goes to their other "
+                            "%s indicators", name, info["indicators"][ind.column]["n_missing"],
+                            ind.column, name)
+        cols = [i.column for i in avail]
+        vals = pd.DataFrame({c: norm_cols[c] for c in cols}, index=index)
+        w = pd.Series({i.column: i.weight for i in avail}, dtype="float64")
+        raw, applied = _weighted_mean(vals, w)
+        domain_raw[name] = raw
+        within_weights[name] = applied
+        info["n_areas_without_score"] = int(raw.isna().sum())
+        if len(ind_given) != len(avail):
+            logger.info("domain %s: using %s of %d indicators", name, cols, len(ind_given))
+
+    if not domain_raw:
+        wanted = sorted({i.column for d in domains.values() for i in d.indicators})
+        raise InputError(f"none of the indicator columns {wanted} is in the table; "
+                         f"compute them first or change [domains]")
+
+    used_domains = list(domain_raw)
+    report["domains_used"] = used_domains
+    dsum = sum(domains[d].weight for d in used_domains)
+    if dsum <= 0:
+        raise ConfigError(f"the domains with data ({', '.join(used_domains)}) all have "
+                          f"weight 0")
+    for d in used_domains:
+        report["domains"][d]["weight_applied"] = domains[d].weight / dsum
+
+    scores = pd.DataFrame(
+        {f"{d}_score": normalise(domain_raw[d], domain_normalisation, "higher_is_worse")
+         for d in used_domains}, index=index)
+    dw = pd.Series({f"{d}_score": float(domains[d].weight) for d in used_domains})
+    risk, dom_applied = _weighted_mean(scores, dw)
+
+    # effective per-area weight of each indicator: domain share x within-domain share
+    eff = pd.DataFrame(0.0, index=index, columns=used_order)
+    for d in used_domains:
+        for c in within_weights[d].columns:
+            eff[c] = within_weights[d][c] * dom_applied[f"{d}_score"]
+
+    normalised_frame = pd.DataFrame({c: norm_cols[c] for c in used_order}, index=index)
+    missing_mask = normalised_frame.isna()
+    missing = pd.Series(
+        [",".join(c for c, m in zip(used_order, row, strict=True) if m)
+         for row in missing_mask.to_numpy()], index=index, dtype="object")
+
+    rank = risk_rank(risk)
+    frame = scores.copy()
+    frame["isolation_risk"] = risk
+    frame["isolation_risk_rank"] = rank
+    frame["isolation_risk_decile"] = deciles(rank)
+    frame["isolation_risk_missing"] = missing
+    values = table[used_order].apply(pd.to_numeric)
+    frame["drivers"] = top_drivers(values, normalised_frame, eff, directions, n=n_drivers,
+                                   labels=labels)
+    frame.loc[risk.isna(), "drivers"] = ""
+
+    n_scored = int(risk.notna().sum())
+    report["n_areas_scored"] = n_scored
+    report["n_areas_without_score"] = n_areas - n_scored
+    report["n_areas_incomplete"] = int((missing != "").sum())
+    report["n_drivers"] = n_drivers
+    if n_areas - n_scored:
+        notes.append(f"{n_areas - n_scored} area(s) have no indicator value at all; "
+                     f"their risk, rank and decile are empty")
+    logger.info("isolation index: %d of %d areas scored, %d with some indicator missing",
+                n_scored, n_areas, report["n_areas_incomplete"])
+    return IndexResult(frame=frame, report=report, normalised=normalised_frame, weights=eff)
