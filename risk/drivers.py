@@ -22,9 +22,11 @@ better (lower when higher is worse), rounded to the nearest whole percent.
 
 The vocabulary (:func:`describe_indicator`) knows the project's column scheme:
 ``<category>_nearest_m``, ``<category>_walk_min``, ``<category>_count_<d>m``,
-``<category>_share_beyond_<d>m``, ``<category>_gravity``, ``<category>_e2sfca``
-and the deprivation / census names (``imd_score``, ``income_score``, ...,
-``share_60_plus``, ``hh_deprived_2plus_share``, ``population``). Shares and
+``<category>_share_beyond_<d>m``, ``<category>_unreachable_share``,
+``<category>_gravity``, ``<category>_e2sfca`` (the scheme of
+:mod:`socialrisk.risk.access`) and the deprivation / census names
+(``imd_score``, ``income_score``, ..., ``share_60_plus``,
+``hh_deprived_2plus_share``, ``population``). Shares and
 IoD rates are fractions (0..1) and are shown as percentages.
 """
 
@@ -56,18 +58,19 @@ __all__ = [
 Formatter = Callable[[float], str]
 
 DEFAULT_LABELS: dict[str, str] = {
-    "community_centre": "a community centre",
+    "community_centre": "a community centre or village hall",
     "library": "a library",
     "place_of_worship": "a place of worship",
-    "green_space": "a green space",
+    "green_space": "a park or green space",
     "gp": "a GP surgery",
     "pharmacy": "a pharmacy",
     "post_office": "a post office",
-    "transit_stop": "a bus or rail stop",
-    "cafe_pub": "a cafe or pub",
+    "transit_stop": "a bus stop, station or ferry terminal",
+    "cafe_pub": "a cafe, pub or bar",
     "food_shop": "a food shop",
-    "social_care": "a social care service",
-    "leisure_centre": "a leisure centre",
+    "primary_school": "a primary school",
+    "social_care": "a social care facility",
+    "leisure_centre": "a leisure centre, gym or public pool",
 }
 """Labels for the default categories; a caller's mapping (from the taxonomy) wins."""
 
@@ -103,7 +106,9 @@ def _format_minutes(v: float) -> str:
 
 
 def _format_count(v: float) -> str:
-    return "n/a" if _is_missing(v) else f"{v:.0f}"
+    if _is_missing(v):
+        return "n/a"
+    return f"{v:.0f}" if abs(v - round(v)) < 1e-9 else f"{v:.1f}"
 
 
 def _format_thousands(v: float) -> str:
@@ -159,24 +164,24 @@ def category_label(category: str, labels: Mapping[str, str] | None = None) -> st
         The label; for an unknown category the key with spaces, e.g.
         ``"youth_club" -> "a youth club"``.
     """
-    label = (labels or {}).get(category) or DEFAULT_LABELS.get(category)
+    label = ((labels or {}).get(category) or DEFAULT_LABELS.get(category) or "").strip()
     if not label:
         label = category.replace("_", " ")
     if not label.lower().startswith(_ARTICLES):
+        first = label.split(" ", 1)[0].rstrip(",")
+        if not (len(first) > 1 and first.isupper()):  # keep acronyms such as "GP"
+            label = label[:1].lower() + label[1:]
         label = ("an " if label[:1].lower() in "aeiou" else "a ") + label
     return label
 
 
-def _plural(label: str) -> str:
-    """Very small English pluraliser for category labels (drops the article)."""
-    low = label.lower()
-    for art in _ARTICLES:
-        if low.startswith(art):
-            label = label[len(art):]
-            break
-    head, sep, tail = label.partition(" of ")
+def _plural_word(phrase: str) -> str:
+    """Plural of one noun phrase: the head noun is the last word, or the word before "of"."""
+    head, sep, tail = phrase.partition(" of ")
     words = head.split(" ")
     w = words[-1]
+    if not w:
+        return phrase
     if re.search(r"[^aeiou]y$", w):
         w = w[:-1] + "ies"
     elif re.search(r"(s|x|z|ch|sh)$", w):
@@ -185,6 +190,21 @@ def _plural(label: str) -> str:
         w = w + "s"
     words[-1] = w
     return " ".join(words) + (sep + tail if sep else "")
+
+
+def _plural(label: str) -> str:
+    """Small English pluraliser for category labels (drops the article).
+
+    Lists are pluralised item by item: ``"a cafe, pub or bar" -> "cafes, pubs
+    or bars"``, ``"a place of worship" -> "places of worship"``.
+    """
+    low = label.lower()
+    for art in _ARTICLES:
+        if low.startswith(art):
+            label = label[len(art):]
+            break
+    parts = re.split(r"(, | or | and )", label)
+    return "".join(p if i % 2 else _plural_word(p) for i, p in enumerate(parts))
 
 
 _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str], str], tuple[str, Formatter]]]] = [
@@ -196,6 +216,8 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str], str], tuple[str,
      lambda m, lab: (f"few {_plural(lab)} within {m['d']} m", _format_count)),
     (re.compile(r"^(?P<cat>.+)_share_beyond_(?P<d>\d+(?:\.\d+)?)m$"),
      lambda m, lab: (f"residents more than {m['d']} m from {lab}", format_percent)),
+    (re.compile(r"^(?P<cat>.+)_unreachable_share$"),
+     lambda m, lab: (f"residents who cannot reach {lab} on foot", format_percent)),
     (re.compile(r"^(?P<cat>.+)_gravity$"),
      lambda m, lab: (f"low access to {lab} (gravity score)", _general)),
     (re.compile(r"^(?P<cat>.+)_e2sfca$"),

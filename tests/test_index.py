@@ -230,6 +230,15 @@ def test_vocabulary():
     assert describe_indicator("population")[1](1355.0) == "1,355"
     assert describe_indicator("gp_nearest_m", {"gp": "GP practice"})[0] == "far from a GP practice"
     assert category_label("allotment") == "an allotment"
+    # taxonomy-style labels (capitalised, no article, lists)
+    labels = {"cafe_pub": "Cafe, pub or bar", "gp": "GP surgery"}
+    assert describe_indicator("cafe_pub_nearest_m", labels)[0] == "far from a cafe, pub or bar"
+    assert describe_indicator("cafe_pub_count_400m", labels)[0] == (
+        "few cafes, pubs or bars within 400 m")
+    assert describe_indicator("gp_count_800m", labels)[0] == "few GP surgeries within 800 m"
+    assert describe_indicator("gp_count_800m")[1](2.4) == "2.4"
+    assert describe_indicator("gp_unreachable_share", labels)[0] == (
+        "residents who cannot reach a GP surgery on foot")
     assert describe_indicator("some_new_measure")[0] == "some new measure"
     assert comparison("gp_nearest_m") == "worse than"
     assert comparison("share_60_plus") == "higher than"
