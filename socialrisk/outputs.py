@@ -96,6 +96,9 @@ def write_run_outputs(
         raise InputError(f"--out {target} is a file; give a directory path")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.part-"))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; outputs are for sharing
     try:
         a = areas.to_crs("EPSG:4326")
         a.to_file(tmp / "areas.gpkg", layer="areas", driver="GPKG")

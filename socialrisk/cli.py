@@ -1,0 +1,115 @@
+"""The ``socialrisk`` command line.
+
+``socialrisk run`` computes access and isolation risk and writes the outputs;
+with no input flags it runs on the embedded Isle of Wight default. Every flag
+can also be set in a TOML config (``--config``); flags win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from socialrisk import __version__
+from socialrisk.errors import SocialRiskError
+
+log = logging.getLogger("socialrisk")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="socialrisk",
+        description="Map social infrastructure and the risk of social isolation by small area.")
+    p.add_argument("--version", action="version", version=f"socialrisk {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="compute access and isolation risk and write the outputs",
+                       description="With no input flags: the embedded Isle of Wight default.")
+    r.add_argument("--config", help="TOML file with any of the settings below (flags win)")
+    r.add_argument("--osm", help="OpenStreetMap extract (.osm.pbf)")
+    r.add_argument("--areas", help="polygon layer (GeoPackage, GeoJSON, Shapefile, GeoParquet)")
+    r.add_argument("--area-id", dest="area_id", help="id column in the areas layer")
+    r.add_argument("--deprivation", action="append", metavar="CSV",
+                   help="deprivation or census CSV keyed by area code (File 7, Census TS011 or "
+                        "any table); repeat for several")
+    r.add_argument("--place", help="place name to download OSM data for (online)")
+    r.add_argument("--lad", help="English local authority code (e.g. E06000046): downloads LSOA "
+                                 "boundaries and OSM data (online)")
+    r.add_argument("--out", help="output directory (default: socialrisk_out)")
+    r.add_argument("--taxonomy", help="amenity taxonomy TOML (default: the embedded one)")
+    r.add_argument("--origins", choices=["buildings", "centroids"],
+                   help="where people live: residential buildings (default) or area centroids")
+    r.add_argument("--walk-speed", dest="walk_speed_kmh", type=float,
+                   help="walking speed in km/h (default 4.8)")
+    r.add_argument("--max-snap", dest="max_snap_m", type=float,
+                   help="maximum snapping distance to the network in metres (default 250)")
+    r.add_argument("--normalisation", choices=["rank_exp", "zscore", "minmax"],
+                   help="indicator normalisation for the index (default rank_exp)")
+    r.add_argument("--cache-dir", dest="cache_dir", help="download cache directory")
+    r.add_argument("--no-download", dest="file7_download", action="store_const", const=False,
+                   help="do not try to download the official File 7 when no deprivation is given")
+    r.add_argument("--no-map", dest="map", action="store_const", const=False,
+                   help="skip map.html")
+    r.add_argument("--quiet", action="store_const", const=True, help="no progress output")
+    r.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    t = sub.add_parser("categories", help="list the amenity categories of a taxonomy")
+    t.add_argument("--taxonomy", help="taxonomy TOML (default: the embedded one)")
+    return p
+
+
+def _configure_logging(quiet: bool, debug: bool) -> None:
+    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="socialrisk: %(message)s", stream=sys.stderr)
+    for noisy in ("pyogrio", "fiona", "urllib3", "osmnx", "matplotlib", "PIL"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from socialrisk.pipeline import run_and_write
+    from socialrisk.settings import load_settings
+
+    flags = {k: v for k, v in vars(args).items()
+             if k not in ("command", "config", "debug") and v is not None}
+    if "deprivation" in flags:
+        flags["deprivation"] = list(flags["deprivation"])
+    settings = load_settings(args.config, flags)
+    out = run_and_write(settings)
+    print(f"socialrisk: wrote {out}")
+    return 0
+
+
+def _categories(args: argparse.Namespace) -> int:
+    from socialrisk.geo.taxonomy import load_taxonomy
+
+    for name, cat in load_taxonomy(args.taxonomy).items():
+        print(f"{name:18s} {cat.label}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
+    args = _parser().parse_args(argv)
+    debug = getattr(args, "debug", False)
+    _configure_logging(bool(getattr(args, "quiet", False)), debug)
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    try:
+        with logging_redirect_tqdm():
+            if args.command == "run":
+                return _run(args)
+            return _categories(args)
+    except SocialRiskError as exc:
+        if debug:
+            raise
+        print(f"socialrisk: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("socialrisk: interrupted; previous outputs left as they were", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,421 @@
+"""The end-to-end run: inputs -> network, amenities, origins -> access -> index -> outputs.
+
+Each stage is a small function; :func:`run` chains them and times them, and
+:func:`run_and_write` adds the outputs. I/O is confined to ``geo`` (reading) and
+``socialrisk.outputs`` (writing); ``socialrisk.risk`` is pure computation.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata, resources
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from socialrisk import __version__
+from socialrisk.errors import DownloadError, InputError
+from socialrisk.settings import DeprivationSource, Settings
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_AREA_ID = "lsoa11_code"
+PACKAGES = ["numpy", "pandas", "scipy", "shapely", "pyproj", "geopandas", "pyogrio",
+            "osmium", "osmnx", "folium", "scikit-learn"]
+
+
+def embedded_file(name: str) -> Path:
+    """Path of a file shipped in ``socialrisk.data`` (e.g. ``isle_of_wight/...``)."""
+    return Path(str(resources.files("socialrisk.data").joinpath(name)))
+
+
+EMBEDDED_OSM = "isle_of_wight/isle-of-wight-2020-04-22.osm.pbf"
+EMBEDDED_AREAS = "isle_of_wight/lsoa11_isle_of_wight.geojson"
+
+
+@dataclass
+class Timings:
+    """Seconds per stage, in order."""
+
+    stages: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        log.info("%s ...", name)
+        t0 = time.perf_counter()
+        yield
+        self.stages[name] = round(time.perf_counter() - t0, 3)
+        log.info("%s done in %.1f s", name, self.stages[name])
+
+
+@dataclass
+class RunResult:
+    """Everything a run computed, before writing."""
+
+    areas: gpd.GeoDataFrame
+    amenities: gpd.GeoDataFrame
+    amenity_polygons: gpd.GeoDataFrame
+    origins: gpd.GeoDataFrame
+    manifest: dict
+    labels: dict[str, str]
+
+
+def _versions() -> dict[str, str]:
+    out = {"socialrisk": __version__, "python": platform.python_version()}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def run(settings: Settings) -> RunResult:  # noqa: C901 (a linear list of stages)
+    """Compute everything for one run; see the module docstring."""
+    from socialrisk.geo.areas import choose_projected_crs, read_areas
+    from socialrisk.geo.origins import origins_from_buildings, origins_from_centroids
+    from socialrisk.geo.pbf import read_pbf
+    from socialrisk.geo.taxonomy import load_taxonomy
+    from socialrisk.outputs import sha256_file
+
+    s = settings
+    timings = Timings()
+    manifest: dict = {"socialrisk_version": __version__,
+                      "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                      "software": _versions(), "settings": s.as_dict(), "inputs": {},
+                      "counts": {}, "notes": []}
+
+    taxonomy = load_taxonomy(s.taxonomy or None)
+    labels = {name: cat.label for name, cat in taxonomy.items()}
+
+    # ---- areas
+    with timings.stage("areas"):
+        areas_path, area_id = _resolve_areas(s)
+        areas, areas_report = read_areas(areas_path, area_id)
+        crs = choose_projected_crs(areas)
+        areas = areas.to_crs(crs)
+        manifest["inputs"]["areas"] = _input_record(areas_path, sha256_file)
+        manifest["counts"]["areas"] = areas_report.as_dict()
+        manifest["crs"] = crs
+    area_ids = areas["area_id"].to_numpy()
+
+    # ---- OSM
+    with timings.stage("parse_osm"):
+        osm_path = _resolve_osm(s)
+        pbf = read_pbf(osm_path, taxonomy, crs, keep=s.network_keep)
+        manifest["inputs"]["osm"] = _input_record(osm_path, sha256_file)
+    network = pbf.network
+    amenities = pbf.amenities
+    manifest["counts"]["network"] = {"nodes": network.n_nodes, "edges": network.n_edges,
+                                     "dropped_nodes": network.dropped_nodes}
+    manifest["counts"]["osm_skipped"] = getattr(pbf, "skipped", {})
+
+    # ---- deprivation and census
+    with timings.stage("deprivation"):
+        data, join_reports = _load_area_data(s, area_ids, manifest)
+    population = data["population"] if "population" in data.columns else None
+    if population is None:
+        manifest["notes"].append(
+            "no population column: origins are weighted by building floor area only, "
+            "areas are not population-weighted and E2SFCA is not computed")
+
+    # ---- origins
+    with timings.stage("origins"):
+        if s.origins == "centroids":
+            origins = origins_from_centroids(areas, population)
+        else:
+            origins = origins_from_buildings(areas, pbf.buildings, pbf.residential, population)
+        manifest["counts"]["origins"] = {
+            "points": len(origins),
+            "areas_by_method": origins.groupby("method")["area_id"].nunique().to_dict()}
+
+    # ---- snapping
+    with timings.stage("snapping"):
+        snapped = _snap_all(network, amenities, origins, taxonomy, s)
+        manifest["counts"]["snapping"] = snapped.report
+
+    # ---- access
+    with timings.stage("access"):
+        access = _access_all(network, snapped, origins, amenities, taxonomy, s, manifest)
+
+    # ---- index
+    with timings.stage("index"):
+        from socialrisk.risk.index import isolation_index
+
+        table = pd.concat([access.reindex(area_ids), data.reindex(area_ids)], axis=1)
+        if population is None:
+            table["population"] = np.nan
+        result = isolation_index(table, s.domains, s.normalisation, n_drivers=s.n_drivers,
+                                 labels=labels)
+        manifest["index"] = result.report
+    out_areas = _assemble_areas(areas, table, result.frame, taxonomy, s)
+
+    am_points, am_polys = _amenity_outputs(amenities, snapped, crs)
+    manifest["counts"]["amenities_per_category"] = (
+        amenities.groupby("category").size().reindex(list(taxonomy), fill_value=0).to_dict())
+    manifest["timings_s"] = timings.stages
+    return RunResult(areas=out_areas, amenities=am_points, amenity_polygons=am_polys,
+                     origins=origins, manifest=manifest, labels=labels)
+
+
+def run_and_write(settings: Settings) -> Path:
+    """Run and write the outputs to ``settings.out``; returns the output directory."""
+    from socialrisk.outputs import write_run_outputs
+    from socialrisk.webmap import build_map
+
+    t0 = time.perf_counter()
+    res = run(settings)
+    t1 = time.perf_counter()
+
+    def render(path: Path) -> None:
+        tips = ["area_id", "population", "isolation_risk", "drivers"]
+        build_map(res.areas, res.amenities, res.labels, tips).save(str(path))
+
+    manifest = res.manifest
+    manifest["timings_s"]["outputs"] = None  # filled below; written file has the estimate
+    out = write_run_outputs(settings.out, res.areas, res.amenities, res.amenity_polygons,
+                            manifest, render if settings.map else None)
+    manifest["timings_s"]["outputs"] = round(time.perf_counter() - t1, 3)
+    log.info("run: %.1f s in total (outputs %.1f s)", time.perf_counter() - t0,
+             manifest["timings_s"]["outputs"])
+    return out
+
+
+# ---------------------------------------------------------------- stages
+
+
+def _resolve_areas(s: Settings) -> tuple[Path, str]:
+    if s.areas:
+        return Path(s.areas), s.area_id
+    if s.lad or s.place:
+        raise InputError("online area download is not wired yet; pass --areas FILE --area-id COL")
+    return embedded_file(EMBEDDED_AREAS), s.area_id or EMBEDDED_AREA_ID
+
+
+def _resolve_osm(s: Settings) -> Path:
+    if s.osm:
+        return Path(s.osm)
+    return embedded_file(EMBEDDED_OSM)
+
+
+def _input_record(path: Path, sha) -> dict:
+    p = Path(path)
+    return {"path": str(p), "bytes": p.stat().st_size, "sha256": sha(p),
+            "modified": time.strftime("%Y-%m-%d", time.gmtime(p.stat().st_mtime))}
+
+
+def _load_area_data(s: Settings, area_ids: np.ndarray, manifest: dict
+                    ) -> tuple[pd.DataFrame, list]:
+    from socialrisk.geo.deprivation import file7_download
+    from socialrisk.geo.download import default_cache_dir
+    from socialrisk.geo.tables import load_area_data
+    from socialrisk.outputs import sha256_file
+
+    sources = list(s.deprivation)
+    cache = Path(s.cache_dir) if s.cache_dir else default_cache_dir()
+    if not sources and s.file7_download and _looks_english_lsoa(area_ids):
+        try:
+            sources = [DeprivationSource(path=str(file7_download(cache)), kind="file7")]
+        except DownloadError as exc:
+            msg = f"no deprivation data: {exc}; computing access only"
+            log.warning(msg)
+            manifest["notes"].append(msg)
+    if not sources:
+        manifest["index_inputs"] = "access only"
+        return pd.DataFrame(index=pd.Index(area_ids, name="area_id")), []
+    data, reports = load_area_data(sources, area_ids, cache_dir=cache)
+    manifest["inputs"]["deprivation"] = [
+        {**_input_record(Path(src.path), sha256_file), "kind": src.kind} for src in sources]
+    manifest["counts"]["joins"] = [r.as_dict() if hasattr(r, "as_dict") else vars(r)
+                                   for r in reports]
+    return data.reindex(area_ids), reports
+
+
+def _looks_english_lsoa(ids: np.ndarray) -> bool:
+    s = pd.Series(ids, dtype=str)
+    return bool(len(s)) and bool(s.str.match(r"^E01\d{6}$").mean() > 0.9)
+
+
+@dataclass
+class Snapped:
+    """Attachments per category and for origins, plus the report for the manifest."""
+
+    amenities: dict[str, object]
+    amenity_rows: dict[str, np.ndarray]
+    origins: object
+    report: dict
+
+
+def _snap_all(network, amenities: gpd.GeoDataFrame, origins: gpd.GeoDataFrame, taxonomy,
+              s: Settings) -> Snapped:
+    from socialrisk.geo.snap import snap_geometries, snap_points
+
+    am = amenities.to_crs(network.crs)
+    per_cat, rows, report = {}, {}, {"max_snap_m": s.max_snap_m, "categories": {}}
+    for cat in tqdm(list(taxonomy), desc="snapping", disable=s.quiet, leave=False):
+        idx = np.flatnonzero(am["category"].to_numpy() == cat)
+        rows[cat] = idx
+        edge = taxonomy[cat].access == "edge"
+        att = snap_geometries(network, am.geometry.to_numpy()[idx], s.max_snap_m, edge)
+        per_cat[cat] = att
+        n_un = int((~att.snapped).sum())
+        report["categories"][cat] = {"amenities": int(idx.size), "snapped": int(att.snapped.sum()),
+                                     "unsnapped": n_un}
+        if n_un:
+            log.warning("%s: %d of %d amenities are farther than %.0f m from the walking network "
+                        "and were not used", cat, n_un, idx.size, s.max_snap_m)
+    xy = origins.geometry
+    o_att = snap_points(network, xy.x.to_numpy(), xy.y.to_numpy(), s.max_snap_m)
+    n_un = int((~o_att.snapped).sum())
+    report["origins"] = {"points": len(origins), "snapped": int(o_att.snapped.sum()),
+                         "unsnapped": n_un}
+    if n_un:
+        log.warning("%d of %d origins are farther than %.0f m from the walking network; "
+                    "their access is unknown (NaN)", n_un, len(origins), s.max_snap_m)
+    return Snapped(per_cat, rows, o_att, report)
+
+
+def _access_all(network, snapped: Snapped, origins: gpd.GeoDataFrame, amenities, taxonomy,
+                s: Settings, manifest: dict) -> pd.DataFrame:
+    """Access per category, per origin, then population-weighted to areas."""
+    from socialrisk.risk.access import (
+        access_columns,
+        aggregate_to_areas,
+        origin_access,
+        share_beyond,
+        walk_minutes,
+    )
+    from socialrisk.risk.decay import make_decay
+    from socialrisk.risk.engine import distances_within, nearest_distance
+    from socialrisk.risk.fca import e2sfca
+
+    decay = make_decay(s.decay, s.decay_scale_m)
+    cutoff = max(max(s.thresholds_m), s.catchment_m)
+    area = origins["area_id"].to_numpy()
+    pop = origins["population"].to_numpy(dtype=float)
+    have_pop = bool(np.isfinite(pop).all())
+    weight = pop if have_pop else origins["weight"].to_numpy(dtype=float)
+    per_origin, per_area, report = [], [], {}
+    for cat in tqdm(list(taxonomy), desc="access", disable=s.quiet, leave=False):
+        att = snapped.amenities[cat]
+        cols = access_columns(cat, s.thresholds_m, [s.beyond_threshold_m])
+        if att.snapped.sum() == 0:
+            report[cat] = "no amenities of this category could be used: indicators are NaN"
+            log.warning("%s: no amenities in the extract (or none snapped); its indicators are "
+                        "NaN, not 0", cat)
+            continue
+        dist, _ = nearest_distance(network, att, snapped.origins, limit=s.max_distance_m)
+        pairs = distances_within(network, att, snapped.origins, cutoff)
+        oa = origin_access(dist, pairs, s.thresholds_m, s.walk_speed_kmh, decay,
+                           cutoff=cutoff, category=cat)
+        oa[f"{cat}_walk_min_slow"] = walk_minutes(dist, s.slow_walk_speed_kmh)
+        fca_note = None
+        if taxonomy[cat].capacity and have_pop:
+            supply, fca_note = _supply(amenities, snapped.amenity_rows[cat], att.snapped)
+            cost = pairs.rename(columns={"source": "supply", "target": "demand"})
+            oa[cols.e2sfca] = 1000.0 * e2sfca(
+                pd.Series(pop), supply, cost, decay, s.catchment_m).to_numpy()
+        per_origin.append(oa)
+        per_area.append(share_beyond(dist, s.beyond_threshold_m, area, weight)
+                        .rename(cols.share_beyond[float(s.beyond_threshold_m)]))
+        report[cat] = {"origins_unreachable": int(np.isinf(dist).sum()),
+                       "pairs_within_cutoff": len(pairs)}
+        if fca_note:
+            report[cat]["e2sfca_supply"] = fca_note
+    manifest["access"] = {"cutoff_m": cutoff, "weighting": "population" if have_pop
+                          else "building floor area (no population given)",
+                          "categories": report}
+    if not per_origin:
+        return pd.DataFrame(index=pd.Index(pd.unique(area), name="area_id"))
+    values = pd.concat(per_origin, axis=1)
+    agg = aggregate_to_areas(values, area, weight)
+    return pd.concat([agg, *per_area], axis=1)
+
+
+def _supply(amenities: gpd.GeoDataFrame, rows: np.ndarray, snapped: np.ndarray
+            ) -> tuple[pd.Series, dict]:
+    """Capacity per snapped amenity: the OSM capacity where tagged, else the category median.
+
+    Untagged amenities get the median of the tagged ones (or 1 when none is
+    tagged, i.e. every facility counts once); how many were filled is reported.
+    """
+    cap = amenities["capacity"].to_numpy(dtype=float)[rows]
+    known = np.isfinite(cap) & (cap > 0)
+    fill = float(np.median(cap[known])) if known.any() else 1.0
+    supply = np.where(known, cap, fill)
+    items = np.flatnonzero(snapped)
+    note = {"tagged": int(known[snapped].sum()), "filled": int((~known[snapped]).sum()),
+            "fill_value": fill}
+    return pd.Series(supply[items], index=items), note
+
+
+def _assemble_areas(areas: gpd.GeoDataFrame, table: pd.DataFrame, index_frame: pd.DataFrame,
+                    taxonomy, s: Settings) -> gpd.GeoDataFrame:
+    """The output table in the documented column order (see README "Outputs")."""
+    from socialrisk.risk.access import access_columns
+
+    ids = areas["area_id"].to_numpy()
+    t = table.reindex(ids)
+    f = index_frame.reindex(ids)
+    lead: dict[str, object] = {"area_id": ids}
+    name_col = next((c for c in areas.columns if c.lower().endswith("name")), None)
+    if name_col:
+        lead["area_name"] = areas[name_col].to_numpy()
+    lead["population"] = t["population"].to_numpy()
+    main: list[str] = []
+    extra: list[str] = []
+    for cat in taxonomy:
+        c = access_columns(cat, s.thresholds_m, [s.beyond_threshold_m])
+        count800 = c.count.get(800.0)
+        first = [c.nearest, c.walk_min] + ([count800] if count800 else [])
+        main += first
+        extra += [x for x in [*c.count.values(), *c.share_beyond.values(), f"{cat}_walk_min_slow",
+                              c.gravity, c.e2sfca, c.unreachable_share] if x not in first]
+    score_cols = [c for c in f.columns if c.endswith("_score")]
+    if "access_score" not in score_cols:
+        f["access_score"] = np.nan
+        score_cols = ["access_score", *score_cols]
+    else:
+        score_cols = ["access_score", *[c for c in score_cols if c != "access_score"]]
+    tail = ["isolation_risk", "isolation_risk_rank", "isolation_risk_decile", "drivers"]
+    data_cols = [c for c in t.columns if c not in set(main) | set(extra) | {"population"}]
+    cols: dict[str, object] = dict(lead)
+    for c in main:
+        cols[c] = t[c].to_numpy() if c in t.columns else np.full(len(ids), np.nan)
+    for c in [*score_cols, *tail]:
+        cols[c] = f[c].to_numpy()
+    for c in [*extra, *data_cols]:
+        if c in t.columns and c not in cols:
+            cols[c] = t[c].to_numpy()
+    if "isolation_risk_missing" in f.columns:
+        cols["isolation_risk_missing"] = f["isolation_risk_missing"].to_numpy()
+    out = pd.DataFrame(cols)
+    for c in ("isolation_risk_rank", "isolation_risk_decile"):
+        out[c] = pd.array(out[c].round(), dtype="Int64")
+    return gpd.GeoDataFrame(out, geometry=areas.geometry.to_numpy(), crs=areas.crs)
+
+
+def _amenity_outputs(amenities: gpd.GeoDataFrame, snapped: Snapped, crs: str
+                     ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Amenity points (polygons at a surface point) with snap results, and the polygons."""
+    am = amenities.to_crs(crs).reset_index(drop=True)
+    snap_m = np.full(len(am), np.nan)
+    ok = np.zeros(len(am), dtype=bool)
+    for cat, rows in snapped.amenity_rows.items():
+        att = snapped.amenities[cat]
+        snap_m[rows] = att.snap_m
+        ok[rows] = att.snapped
+    am["snap_m"] = snap_m
+    am["snapped"] = ok
+    polys = am[am.geom_type.isin(["Polygon", "MultiPolygon"])].copy()
+    points = am.copy()
+    points["geometry"] = am.geometry.representative_point()
+    return points, polys
