@@ -21,7 +21,8 @@ the *other* areas with a value for the indicator whose value is strictly
 better (lower when higher is worse), rounded to the nearest whole percent.
 
 The vocabulary (:func:`describe_indicator`) knows the project's column scheme:
-``<category>_nearest_m``, ``<category>_walk_min``, ``<category>_count_<d>m``,
+``<category>_nearest_m``, ``<category>_walk_min``, ``<category>_walk_min_slow``,
+``<category>_count_<d>m``,
 ``<category>_share_beyond_<d>m``, ``<category>_unreachable_share``,
 ``<category>_gravity``, ``<category>_e2sfca`` (the scheme of
 :mod:`socialrisk.risk.access`) and the deprivation / census names
@@ -212,6 +213,8 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str], str], tuple[str,
      lambda m, lab: (f"far from {lab}", format_distance)),
     (re.compile(r"^(?P<cat>.+)_walk_min$"),
      lambda m, lab: (f"long walk to {lab}", _format_minutes)),
+    (re.compile(r"^(?P<cat>.+)_walk_min_slow$"),
+     lambda m, lab: (f"long walk to {lab} at a slower pace", _format_minutes)),
     (re.compile(r"^(?P<cat>.+)_count_(?P<d>\d+(?:\.\d+)?)m$"),
      lambda m, lab: (f"few {_plural(lab)} within {m['d']} m", _format_count)),
     (re.compile(r"^(?P<cat>.+)_share_beyond_(?P<d>\d+(?:\.\d+)?)m$"),

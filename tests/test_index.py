@@ -221,6 +221,7 @@ def test_vocabulary():
     assert phrase == "far from a GP surgery" and fmt(2300.0) == "2.3 km" and fmt(847.0) == "850 m"
     assert describe_indicator("youth_club_walk_min")[0] == "long walk to a youth club"
     assert describe_indicator("youth_club_walk_min")[1](12.4) == "12 min"
+    assert describe_indicator("gp_walk_min_slow")[0] == "long walk to a GP surgery at a slower pace"
     assert describe_indicator("place_of_worship_count_800m")[0] == (
         "few places of worship within 800 m")
     assert describe_indicator("pharmacy_share_beyond_800m")[0] == (
