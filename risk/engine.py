@@ -71,6 +71,14 @@ def augmented_graph(network: WalkNetwork, sources: Attachments) -> sparse.csr_ma
     return sparse.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
 
 
+def _check(network: WalkNetwork, *atts: Attachments) -> None:
+    for att in atts:
+        if att.node.size and (att.node.max() >= network.n_nodes
+                              or (att.edge.size and att.edge.max() >= network.n_edges)):
+            raise ValueError("attachments refer to nodes or edges outside this network; "
+                             "snap the items to the same network")
+
+
 def _same_edge_pairs(sources: Attachments, targets: Attachments) -> pd.DataFrame:
     """Source/target items snapped onto the same edge, with the direct cost along it."""
     def one_per_item(att: Attachments) -> pd.DataFrame:
@@ -115,6 +123,7 @@ def nearest_distance(network: WalkNetwork, sources: Attachments, targets: Attach
     source_item : ndarray of int64, shape (targets.n_items,)
         Position of that nearest source item, ``-1`` when there is none.
     """
+    _check(network, sources, targets)
     n = network.n_nodes
     nt = targets.n_items
     dist = np.full(nt, np.inf)
@@ -178,6 +187,7 @@ def distances_within(network: WalkNetwork, sources: Attachments, targets: Attach
     """
     if not np.isfinite(cutoff) or cutoff < 0:
         raise ValueError("cutoff must be a finite distance >= 0 in metres")
+    _check(network, sources, targets)
     n = network.n_nodes
     empty = pd.DataFrame({"source": np.zeros(0, np.int64), "target": np.zeros(0, np.int64),
                           "cost": np.zeros(0)})
@@ -195,37 +205,46 @@ def distances_within(network: WalkNetwork, sources: Attachments, targets: Attach
     has_target = first[1:] > first[:-1]
     if batch_size is None:
         batch_size = max(1, int(BATCH_BYTES // (9 * graph.shape[0])))
+    # same-edge direct paths, sorted by source so each batch takes a slice
+    direct = _same_edge_pairs(sources, targets)
+    direct = direct[direct["cost"] <= cutoff].sort_values("source", kind="stable")
+    d_src = direct["source"].to_numpy(np.int64)
+    d_tgt = direct["target"].to_numpy(np.int64)
+    d_cost = direct["cost"].to_numpy(np.float64)
     frames = []
     for b in range(0, src_items.size, batch_size):
         batch = src_items[b:b + batch_size]
         d = csgraph.dijkstra(graph, directed=True, indices=n + batch, limit=cutoff)[:, :n]
-        r, nd = np.nonzero((d <= cutoff) & has_target[None, :])
-        if r.size == 0:
-            continue
+        reached = d <= cutoff
+        reached &= has_target[None, :]
+        r, nd = np.nonzero(reached)
         # expand every reached node into its target attachments
         cnt = first[nd + 1] - first[nd]
         rep = np.repeat(np.arange(r.size), cnt)
-        att = first[nd][rep] + (np.arange(rep.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-        cost = d[r[rep], nd[rep]] + a_off[att]
-        src = batch[r[rep]].astype(np.int64)
+        att = np.repeat(first[nd], cnt) + (np.arange(rep.size) - np.repeat(np.cumsum(cnt) - cnt,
+                                                                              cnt))
+        cost = d[r, nd][rep] + a_off[att]
+        row = r[rep]
         tgt = a_item[att]
+        lo, hi = np.searchsorted(d_src, [batch[0], batch[-1] + 1])
+        if hi > lo:
+            row = np.concatenate([row, np.searchsorted(batch, d_src[lo:hi])])
+            tgt = np.concatenate([tgt, d_tgt[lo:hi]])
+            cost = np.concatenate([cost, d_cost[lo:hi]])
         ok = cost <= cutoff
-        src, tgt, cost = src[ok], tgt[ok], cost[ok]
-        # smallest cost per (source, target) pair
-        order = np.lexsort((cost, tgt, src))
-        key = src[order] * nt + tgt[order]
-        keep = np.r_[True, key[1:] != key[:-1]]
-        sel = order[keep]
-        frames.append(pd.DataFrame({"source": src[sel], "target": tgt[sel], "cost": cost[sel]}))
-    direct = _same_edge_pairs(sources, targets)
-    direct = direct[direct["cost"] <= cutoff]
-    if not direct.empty:
-        frames.append(direct)
+        if not ok.any():
+            continue
+        row, tgt, cost = row[ok], tgt[ok], cost[ok]
+        # smallest cost per (source, target) pair, in (source, target) order
+        key = row.astype(np.int64) * nt + tgt
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        frames.append(pd.DataFrame({"source": batch[row[order[starts]]].astype(np.int64),
+                                    "target": tgt[order[starts]].astype(np.int64),
+                                    "cost": np.minimum.reduceat(cost[order], starts)}))
     if not frames:
         return empty
     out = pd.concat(frames, ignore_index=True)
-    if not direct.empty:  # batches come sorted by (source, target); same-edge pairs do not
-        out = out.sort_values("cost", kind="stable").drop_duplicates(["source", "target"])
-        out = out.sort_values(["source", "target"], kind="stable").reset_index(drop=True)
     log.debug("distances_within: %d pairs within %g m", len(out), cutoff)
     return out
