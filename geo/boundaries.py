@@ -31,9 +31,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import geopandas as gpd
-from socialrisk.geo.download import default_cache_dir, fetch
 
 from socialrisk.errors import DownloadError, InputError
+from socialrisk.geo.download import default_cache_dir, fetch
 
 log = logging.getLogger(__name__)
 

@@ -36,10 +36,10 @@ import pandas as pd
 import requests
 import shapely
 from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
-from socialrisk.geo.network import WalkNetwork, network_from_edges
-from socialrisk.geo.taxonomy import Category, amenities_frame, parse_number
 
 from socialrisk.errors import DownloadError, InputError
+from socialrisk.geo.network import WalkNetwork, network_from_edges
+from socialrisk.geo.taxonomy import Category, amenities_frame, parse_number
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ import pytest
 import shapely
 from conftest import ENGLAND, IOW_LSOA, needs_shared
 from shapely.geometry import box
-from socialrisk.geo.areas import areas_to_crs, choose_projected_crs, read_areas
 
 from socialrisk.errors import InputError
+from socialrisk.geo.areas import areas_to_crs, choose_projected_crs, read_areas
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from conftest import ENGLAND, IOW_FILE7, needs_shared
-from socialrisk.geo.boundaries import arcgis_page_problem, lsoas_for_lad
 
 from socialrisk.errors import DownloadError, InputError
+from socialrisk.geo.boundaries import arcgis_page_problem, lsoas_for_lad
 
 pytestmark = [pytest.mark.network, needs_shared]
 

@@ -21,6 +21,8 @@ import pytest
 import shapely
 from conftest import IOW_PBF
 from shapely.geometry import box
+
+from socialrisk.errors import DownloadError, InputError
 from socialrisk.geo.overpass import (
     amenities_from_polygon,
     buildings_from_polygon,
@@ -32,8 +34,6 @@ from socialrisk.geo.overpass import (
 )
 from socialrisk.geo.pbf import read_pbf
 from socialrisk.geo.taxonomy import load_taxonomy
-
-from socialrisk.errors import DownloadError, InputError
 
 pytestmark = pytest.mark.network
 
