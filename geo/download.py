@@ -97,6 +97,9 @@ def fetch(
         except requests.RequestException as exc:
             last = f"{type(exc).__name__}"
             log.info("download %s failed (%s), attempt %d", url, last, attempt + 1)
+            if _offline(exc):
+                last = "this machine cannot resolve the host (offline?)"
+                break
             continue
         if resp.status_code in RETRY_STATUS:
             last = f"HTTP {resp.status_code}"
@@ -120,6 +123,13 @@ def fetch(
         return target
     extra = f"; {hint}" if hint else ""
     raise DownloadError(f"could not download {url}: {last}{extra}")
+
+
+def _offline(exc: BaseException) -> bool:
+    """True when ``exc`` says the host name could not be resolved: retrying will not help."""
+    text = repr(exc)
+    return "NameResolutionError" in text or "Name or service not known" in text \
+        or "Temporary failure in name resolution" in text
 
 
 def _atomic_write(target: Path, body: bytes) -> None:

@@ -153,8 +153,8 @@ def run(settings: Settings) -> RunResult:  # noqa: C901 (a linear list of stages
         table = pd.concat([access.reindex(area_ids), data.reindex(area_ids)], axis=1)
         if population is None:
             table["population"] = np.nan
-        result = isolation_index(table, s.domains, s.normalisation, n_drivers=s.n_drivers,
-                                 labels=labels)
+        result = isolation_index(_for_index(table, taxonomy, s), s.domains, s.normalisation,
+                                 n_drivers=s.n_drivers, labels=labels)
         manifest["index"] = result.report
     out_areas = _assemble_areas(areas, table, result.frame, taxonomy, s)
 
@@ -338,6 +338,25 @@ def _access_all(network, snapped: Snapped, origins: gpd.GeoDataFrame, amenities,
     values = pd.concat(per_origin, axis=1)
     agg = aggregate_to_areas(values, area, weight)
     return pd.concat([agg, *per_area], axis=1)
+
+
+def _for_index(table: pd.DataFrame, taxonomy, s: Settings) -> pd.DataFrame:
+    """The index's view of the table: unreachable people count at the search limit.
+
+    ``<cat>_nearest_m`` is the mean over people who can reach an amenity; for
+    ranking, people who cannot (``<cat>_unreachable_share``) count as
+    ``max_distance_m`` away, so an area cut off from a service never looks better
+    than one that can reach it.
+    """
+    t = table.copy()
+    for cat in taxonomy:
+        near, unr = f"{cat}_nearest_m", f"{cat}_unreachable_share"
+        if near in t.columns and unr in t.columns:
+            u = t[unr].to_numpy(dtype=float)
+            d = t[near].to_numpy(dtype=float)
+            mixed = np.where(u > 0, np.nan_to_num(d) * (1 - u) + s.max_distance_m * u, d)
+            t[near] = np.where(np.isnan(u), d, mixed)
+    return t
 
 
 def _supply(amenities: gpd.GeoDataFrame, rows: np.ndarray, snapped: np.ndarray
