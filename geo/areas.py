@@ -193,7 +193,7 @@ def _read_any(p: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
         poly = [str(n) for n, t in layers if t and "polygon" in str(t).lower()]
         if len(poly) != 1:
             raise InputError(f"areas file {p} has {len(names)} layers ({', '.join(names)}); "
-                             f"choose one with --layer (areas_layer in the config)")
+                             f"export the one to use, e.g. `ogr2ogr areas.gpkg {p.name} LAYER`")
         chosen = poly[0]
         log.info("areas: %s has %d layers; using the only polygon layer %r", p, len(names), chosen)
     else:
