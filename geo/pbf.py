@@ -30,6 +30,8 @@ import numpy as np
 import osmium
 import pandas as pd
 import shapely
+
+from socialrisk.errors import InputError
 from socialrisk.geo.network import WalkNetwork, network_from_edges
 from socialrisk.geo.taxonomy import (
     Category,
@@ -40,8 +42,6 @@ from socialrisk.geo.taxonomy import (
     parse_number,
     taxonomy_keys,
 )
-
-from socialrisk.errors import InputError
 
 log = logging.getLogger(__name__)
 

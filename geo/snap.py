@@ -36,9 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from socialrisk.geo.network import WalkNetwork
 
 from socialrisk.errors import InputError
+from socialrisk.geo.network import WalkNetwork
 
 log = logging.getLogger(__name__)
 

@@ -40,6 +40,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
+
 from socialrisk.risk.normalise import apply_direction
 
 logger = logging.getLogger(__name__)

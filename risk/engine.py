@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
+
 from socialrisk.geo.network import WalkNetwork
 from socialrisk.geo.snap import Attachments
 

@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+
 from socialrisk.risk.decay import step
 
 log = logging.getLogger(__name__)

@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from socialrisk.risk.drivers import top_drivers
-from socialrisk.risk.normalise import DIRECTIONS, METHODS, normalise
 
 from socialrisk.errors import ConfigError, InputError
+from socialrisk.risk.drivers import top_drivers
+from socialrisk.risk.normalise import DIRECTIONS, METHODS, normalise
 from socialrisk.settings import DomainSpec
 
 logger = logging.getLogger(__name__)

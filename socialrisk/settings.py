@@ -97,6 +97,14 @@ class Settings:
     taxonomy: str = ""               # TOML; empty = data/taxonomy.toml
     out: str = "socialrisk_out"
     cache_dir: str = ""              # empty = platform cache dir
+    # online downloads (--lad, --place); an empty URL = the public service
+    osm_buffer_m: float = 2000.0     # OSM downloaded this far around the areas / place
+    ons_boundaries_url: str = ""     # ArcGIS .../query of the LSOA 2021 boundaries
+    ons_lookup_url: str = ""         # ArcGIS .../query of the LSOA21 -> LAD24 lookup
+    overpass_url: str = ""           # Overpass API base (osmnx adds /interpreter)
+    nominatim_url: str = ""          # Nominatim base (osmnx adds /search)
+    file7_url: str = ""              # IoD2025 File 7 CSV
+    file7_min_rows: int = 33000      # fewer rows: a downloaded File 7 is refused as truncated
     # network and snapping
     network_keep: str = "largest"
     max_snap_m: float = 250.0
@@ -126,9 +134,17 @@ class Settings:
             raise ConfigError("thresholds_m must be a list of distances greater than 0 "
                               "(e.g. [400, 800, 1200])")
         for name in ("max_snap_m", "decay_scale_m", "catchment_m", "max_distance_m",
-                     "beyond_threshold_m"):
+                     "beyond_threshold_m", "osm_buffer_m"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be greater than 0")
+        if self.file7_min_rows < 1:
+            raise ConfigError("file7_min_rows must be at least 1 (the full File 7 has 33,755)")
+        for name in ("ons_boundaries_url", "ons_lookup_url", "overpass_url", "nominatim_url",
+                     "file7_url"):
+            url = getattr(self, name)
+            if url and not url.startswith(("http://", "https://")):
+                raise ConfigError(f"{name} must be an http:// or https:// URL (or empty for "
+                                  f"the public service), not {url!r}")
         if self.normalisation not in ("rank_exp", "zscore", "minmax"):
             raise ConfigError(f"normalisation must be rank_exp, zscore or minmax, "
                               f"not {self.normalisation!r}")

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from access import weights as pysal_weights
+from test_snap import path5
+
 from socialrisk.geo.snap import attachments_from_nodes, snap_points
 from socialrisk.risk import decay
 from socialrisk.risk.access import (
@@ -22,8 +24,6 @@ from socialrisk.risk.access import (
     walk_minutes,
 )
 from socialrisk.risk.engine import distances_within, nearest_distance
-from test_snap import path5
-
 from socialrisk.settings import Settings
 
 # ------------------------------------------------------------------------ decay

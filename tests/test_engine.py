@@ -16,9 +16,10 @@ import pytest
 import shapely
 from conftest import IOW_PBF
 from scipy.spatial import Delaunay
+from test_snap import make_network, path5
+
 from socialrisk.geo.snap import Attachments, attachments_from_nodes, snap_geometries, snap_points
 from socialrisk.risk.engine import augmented_graph, distances_within, nearest_distance
-from test_snap import make_network, path5
 
 
 def pts(net, xy, max_snap_m=250.0) -> Attachments:

@@ -10,6 +10,7 @@ import pytest
 from access import Access
 from access import weights as pysal_weights
 from conftest import IOW_FILE7, IOW_LSOA, IOW_PBF, needs_shared
+
 from socialrisk.risk import decay
 from socialrisk.risk.fca import e2sfca, two_sfca
 

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import ENGLAND, IOW_FILE7, needs_shared
+
+from socialrisk.errors import ConfigError, InputError
 from socialrisk.risk.drivers import (
     category_label,
     comparison,
@@ -29,8 +31,6 @@ from socialrisk.risk.drivers import (
     percent_better_than,
 )
 from socialrisk.risk.index import deciles, isolation_index, risk_rank
-
-from socialrisk.errors import ConfigError, InputError
 from socialrisk.settings import DomainSpec, IndicatorSpec, Settings
 
 AREAS = list("ABCDE")

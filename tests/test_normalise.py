@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import ENGLAND, needs_shared
+
+from socialrisk.errors import ConfigError, InputError
 from socialrisk.risk.normalise import (
     apply_direction,
     exp_transform,
@@ -16,8 +18,6 @@ from socialrisk.risk.normalise import (
     rank_exp,
     zscore,
 )
-
-from socialrisk.errors import ConfigError, InputError
 
 
 def exp_x(r: float) -> float:

@@ -12,6 +12,8 @@ import pytest
 import shapely
 from conftest import IOW_PBF, ROOT
 from scipy.sparse import csgraph
+
+from socialrisk.errors import InputError
 from socialrisk.geo.pbf import (
     _WALK_EXCLUDE,
     BUILDING_COLUMNS,
@@ -24,8 +26,6 @@ from socialrisk.geo.pbf import (
     residential_landuse_from_pbf,
 )
 from socialrisk.geo.taxonomy import AMENITY_COLUMNS, load_taxonomy
-
-from socialrisk.errors import InputError
 
 # tests/fixtures/tiny.osm is hand-written synthetic data (documented in the file)
 TINY = ROOT / "tests" / "fixtures" / "tiny.osm"

@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 import shapely
+
 from socialrisk.geo.network import WalkNetwork
 from socialrisk.geo.snap import (
     Attachments,

@@ -6,6 +6,8 @@ import math
 
 import pytest
 import shapely
+
+from socialrisk.errors import ConfigError
 from socialrisk.geo.taxonomy import (
     AMENITY_COLUMNS,
     AMENITY_DTYPES,
@@ -17,8 +19,6 @@ from socialrisk.geo.taxonomy import (
     parse_number,
     taxonomy_keys,
 )
-
-from socialrisk.errors import ConfigError
 from socialrisk.settings import Settings
 
 REQUIRED = ["community_centre", "library", "place_of_worship", "green_space", "gp", "pharmacy",
