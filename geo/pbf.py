@@ -462,3 +462,16 @@ def residential_landuse_from_pbf(path: str | Path) -> gpd.GeoDataFrame:
     res = _residential(s)
     _log_skipped(Path(path), s.skipped)
     return res
+
+
+def osm_timestamp(path: str | Path) -> str:
+    """The extract's data date from its header (replication timestamp), or "" when absent."""
+    try:
+        reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+    except RuntimeError:
+        return ""
+    try:
+        header = reader.header()
+    finally:
+        reader.close()
+    return header.get("osmosis_replication_timestamp") or header.get("timestamp") or ""

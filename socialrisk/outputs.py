@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -91,6 +92,7 @@ def write_run_outputs(
     Path
         The output directory.
     """
+    t0 = time.perf_counter()
     target = Path(out_dir).resolve()
     if target.exists() and not target.is_dir():
         raise InputError(f"--out {target} is a file; give a directory path")
@@ -111,6 +113,8 @@ def write_run_outputs(
         if render_map is not None:
             render_map(tmp / "map.html")
         manifest = dict(manifest)
+        manifest["timings_s"] = {**manifest.get("timings_s", {}),
+                                 "outputs": round(time.perf_counter() - t0, 3)}
         manifest["outputs"] = {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
                                for p in sorted(tmp.iterdir())}
         write_json(tmp / "manifest.json", manifest)
