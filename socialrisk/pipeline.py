@@ -22,7 +22,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from socialrisk import __version__
-from socialrisk.errors import DownloadError, InputError
+from socialrisk.errors import DownloadError
 from socialrisk.settings import DeprivationSource, Settings
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ def run(settings: Settings) -> RunResult:  # noqa: C901 (a linear list of stages
     from socialrisk.geo.pbf import osm_timestamp, read_pbf
     from socialrisk.geo.taxonomy import load_taxonomy
     from socialrisk.outputs import sha256_file
+    from socialrisk.sources import resolve_sources
 
     s = settings
     timings = Timings()
@@ -98,8 +99,9 @@ def run(settings: Settings) -> RunResult:  # noqa: C901 (a linear list of stages
 
     # ---- areas
     with timings.stage("areas"):
-        areas_path, area_id = _resolve_areas(s)
-        areas, areas_report = read_areas(areas_path, area_id)
+        src = resolve_sources(s, manifest)  # files, embedded sample or --lad/--place downloads
+        areas_path = src.areas
+        areas, areas_report = read_areas(areas_path, src.area_id)
         crs = choose_projected_crs(areas)
         areas = areas.to_crs(crs)
         manifest["inputs"]["areas"] = _input_record(areas_path, sha256_file)
@@ -109,10 +111,13 @@ def run(settings: Settings) -> RunResult:  # noqa: C901 (a linear list of stages
 
     # ---- OSM
     with timings.stage("parse_osm"):
-        osm_path = _resolve_osm(s)
-        pbf = read_pbf(osm_path, taxonomy, crs, keep=s.network_keep)
-        manifest["inputs"]["osm"] = {**_input_record(osm_path, sha256_file),
-                                     "data_timestamp": osm_timestamp(osm_path)}
+        if callable(src.osm):  # Overpass download; records its own manifest input
+            pbf = src.osm(taxonomy, crs, areas)
+        else:
+            osm_path = src.osm
+            pbf = read_pbf(osm_path, taxonomy, crs, keep=s.network_keep)
+            manifest["inputs"]["osm"] = {**_input_record(osm_path, sha256_file),
+                                         "data_timestamp": osm_timestamp(osm_path)}
     network = pbf.network
     amenities = pbf.amenities
     manifest["counts"]["network"] = {"nodes": network.n_nodes, "edges": network.n_edges,
@@ -190,20 +195,6 @@ def run_and_write(settings: Settings) -> Path:
 # ---------------------------------------------------------------- stages
 
 
-def _resolve_areas(s: Settings) -> tuple[Path, str]:
-    if s.areas:
-        return Path(s.areas), s.area_id
-    if s.lad or s.place:
-        raise InputError("online area download is not wired yet; pass --areas FILE --area-id COL")
-    return embedded_file(EMBEDDED_AREAS), s.area_id or EMBEDDED_AREA_ID
-
-
-def _resolve_osm(s: Settings) -> Path:
-    if s.osm:
-        return Path(s.osm)
-    return embedded_file(EMBEDDED_OSM)
-
-
 def _input_record(path: Path, sha) -> dict:
     p = Path(path)
     return {"path": str(p), "bytes": p.stat().st_size, "sha256": sha(p),
@@ -212,7 +203,8 @@ def _input_record(path: Path, sha) -> dict:
 
 def _load_area_data(s: Settings, area_ids: np.ndarray, manifest: dict
                     ) -> tuple[pd.DataFrame, list]:
-    from socialrisk.geo.deprivation import file7_download
+    from socialrisk.geo.boundaries import download_record
+    from socialrisk.geo.deprivation import FILE7_2025_URL, file7_download
     from socialrisk.geo.download import default_cache_dir
     from socialrisk.geo.tables import load_area_data
     from socialrisk.outputs import sha256_file
@@ -221,7 +213,11 @@ def _load_area_data(s: Settings, area_ids: np.ndarray, manifest: dict
     cache = Path(s.cache_dir) if s.cache_dir else default_cache_dir()
     if not sources and s.file7_download and _looks_english_lsoa(area_ids):
         try:
-            sources = [DeprivationSource(path=str(file7_download(cache)), kind="file7")]
+            url = s.file7_url or FILE7_2025_URL
+            path = file7_download(cache, url, min_rows=s.file7_min_rows)
+            manifest.setdefault("downloads", []).append(
+                {"what": "IoD2025 File 7 (MHCLG)", **download_record(url, path)})
+            sources = [DeprivationSource(path=str(path), kind="file7")]
         except DownloadError as exc:
             msg = f"no deprivation data: {exc}; computing access only"
             log.warning(msg)
@@ -359,19 +355,25 @@ def _for_index(table: pd.DataFrame, taxonomy, s: Settings) -> pd.DataFrame:
 
 def _supply(amenities: gpd.GeoDataFrame, rows: np.ndarray, snapped: np.ndarray
             ) -> tuple[pd.Series, dict]:
-    """Capacity per snapped amenity: the OSM capacity where tagged, else the category median.
+    """Capacity per snapped amenity for E2SFCA, and how it was obtained.
 
-    Untagged amenities get the median of the tagged ones (or 1 when none is
-    tagged, i.e. every facility counts once); how many were filled is reported.
+    When at least half of the category's amenities carry a numeric capacity,
+    untagged ones get the median of the tagged ones; otherwise capacity is not
+    usable and every facility counts once (supply = 1). The manifest says which.
     """
-    cap = amenities["capacity"].to_numpy(dtype=float)[rows]
+    cap = amenities["capacity"].to_numpy(dtype=float)[rows][snapped]
     known = np.isfinite(cap) & (cap > 0)
-    fill = float(np.median(cap[known])) if known.any() else 1.0
-    supply = np.where(known, cap, fill)
     items = np.flatnonzero(snapped)
-    note = {"tagged": int(known[snapped].sum()), "filled": int((~known[snapped]).sum()),
-            "fill_value": fill}
-    return pd.Series(supply[items], index=items), note
+    if known.size and known.mean() >= 0.5:
+        fill = float(np.median(cap[known]))
+        supply = np.where(known, cap, fill)
+        note = {"supply": "capacity", "tagged": int(known.sum()),
+                "filled_with_median": int((~known).sum()), "median": fill}
+    else:
+        supply = np.ones(items.size)
+        note = {"supply": "1 per facility", "tagged": int(known.sum()),
+                "reason": "capacity tagged on fewer than half of the facilities"}
+    return pd.Series(supply, index=items), note
 
 
 def _assemble_areas(areas: gpd.GeoDataFrame, table: pd.DataFrame, index_frame: pd.DataFrame,

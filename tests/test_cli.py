@@ -85,6 +85,10 @@ def test_manifest_records_inputs_counts_and_timings(iow_run):
         assert c["snapped"] + c["unsnapped"] == c["amenities"] == per_cat[cat]
     assert m["counts"]["joins"][0]["n_matched"] == 89
     assert m["settings"]["walk_speed_kmh"] == 4.8
+    # capacity is tagged on 2 of the island's 82 social-care facilities: too few to use
+    care = m["access"]["categories"]["social_care"]["e2sfca_supply"]
+    assert care == {"supply": "1 per facility", "tagged": 2,
+                    "reason": "capacity tagged on fewer than half of the facilities"}
     assert m["outputs"]["areas.csv"]["sha256"]
 
 
