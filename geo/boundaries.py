@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -76,6 +77,7 @@ def lsoas_for_lad(
     page_size: int = PAGE_SIZE,
     retries: int = 3,
     backoff: float = 1.0,
+    record: list[dict] | None = None,
 ) -> gpd.GeoDataFrame:
     """LSOA (2021) boundaries of one local authority district, from the ONS.
 
@@ -92,6 +94,9 @@ def lsoas_for_lad(
         Records asked for per request.
     retries, backoff : int, float
         Passed to :func:`~socialrisk.geo.download.fetch`.
+    record : list, optional
+        Receives one ``{"url", "cache", "downloaded"}`` dict per page (see
+        :func:`arcgis_query`).
 
     Returns
     -------
@@ -111,15 +116,15 @@ def lsoas_for_lad(
         raise InputError(f"{lad_code!r} is not a local authority district code; give a 2024 "
                          f"LAD code such as E06000046 (Isle of Wight)")
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    fetch_kw = {"retries": retries, "backoff": backoff}
+    fetch_kw = {"page_size": page_size, "retries": retries, "backoff": backoff, "record": record}
 
-    lookup = _query_all(lookup_url, {
+    lookup = arcgis_query(lookup_url, {
         "where": f"{LAD_CODE_FIELD}='{code}'",
         "outFields": f"{CODE_FIELD},{LAD_NAME_FIELD}",
         "returnGeometry": "false",
         "orderByFields": CODE_FIELD,
         "f": "json",
-    }, cache, page_size, fetch_kw)
+    }, cache, **fetch_kw)
     attrs = [f.get("attributes", {}) for f in lookup]
     codes = sorted({a[CODE_FIELD] for a in attrs if a.get(CODE_FIELD)})
     if not codes:
@@ -132,13 +137,13 @@ def lsoas_for_lad(
     for start in range(0, len(codes), CODES_PER_QUERY):
         chunk = codes[start:start + CODES_PER_QUERY]
         where = f"{CODE_FIELD} IN ({','.join(repr(c) for c in chunk)})"
-        features += _query_all(boundaries_url, {
+        features += arcgis_query(boundaries_url, {
             "where": where,
             "outFields": f"{CODE_FIELD},{NAME_FIELD}",
             "outSR": "4326",
             "orderByFields": CODE_FIELD,
             "f": "geojson",
-        }, cache, page_size, fetch_kw)
+        }, cache, **fetch_kw)
     if not features:
         raise DownloadError(f"the ONS boundaries service {boundaries_url} returned no LSOAs for "
                             f"district {code}; {_HINT}")
@@ -183,19 +188,65 @@ def _exceeded(data: dict) -> bool:
     return bool(isinstance(props, dict) and props.get("exceededTransferLimit"))
 
 
-def _query_all(url: str, params: dict[str, str], cache: Path, page_size: int,
-               fetch_kw: dict) -> list[dict]:
-    """All features of an ArcGIS query, page by page (each page cached)."""
+def arcgis_query(
+    url: str,
+    params: dict[str, str],
+    cache_dir: str | Path,
+    *,
+    page_size: int = PAGE_SIZE,
+    retries: int = 3,
+    backoff: float = 1.0,
+    hint: str = _HINT,
+    record: list[dict] | None = None,
+) -> list[dict]:
+    """All features of an ArcGIS REST ``.../query``, page by page, each page cached.
+
+    Pages with ``resultOffset``/``resultRecordCount`` while the server reports
+    ``exceededTransferLimit``; every page goes through
+    :func:`~socialrisk.geo.download.fetch` with :func:`arcgis_page_problem`, so an
+    ArcGIS error body is never cached.
+
+    Parameters
+    ----------
+    url : str
+        The layer's ``.../FeatureServer/N/query`` endpoint.
+    params : dict of str to str
+        Query parameters (``where``, ``outFields``, ``f``...), without paging.
+    cache_dir : path
+        Cache root.
+    page_size : int
+        Records asked for per request.
+    retries, backoff : int, float
+        Passed to :func:`~socialrisk.geo.download.fetch`.
+    hint : str
+        What to tell a user who is offline.
+    record : list, optional
+        When given, one ``{"url", "cache", "downloaded"}`` dict per page is
+        appended (``downloaded``: the date of the cached file), for a manifest.
+
+    Returns
+    -------
+    list of dict
+        The features of every page (GeoJSON features or Esri JSON features).
+    """
     out: list[dict] = []
     offset = 0
     while True:
         query = dict(params, resultOffset=str(offset), resultRecordCount=str(page_size))
         page_url = f"{url}?{urlencode(query)}"
-        path = fetch(page_url, cache, suffix=".json", validate=arcgis_page_problem,
-                     hint=_HINT, **fetch_kw)
+        path = fetch(page_url, cache_dir, suffix=".json", validate=arcgis_page_problem,
+                     hint=hint, retries=retries, backoff=backoff)
+        if record is not None:
+            record.append(download_record(page_url, path))
         data = json.loads(path.read_bytes())
         feats = data["features"]
         out.extend(feats)
         if not feats or not _exceeded(data):
             return out
         offset += len(feats)
+
+
+def download_record(url: str, path: Path) -> dict[str, str]:
+    """``{"url", "cache", "downloaded"}`` of one cached download (date of the cached file)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(path.stat().st_mtime))
+    return {"url": url, "cache": str(path), "downloaded": stamp}
