@@ -40,7 +40,7 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
-from socialrisk.errors import DownloadError
+from socialrisk.errors import DownloadError, InputError
 from socialrisk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,14 @@ def resolve_sources(s: Settings, manifest: dict) -> Sources:
     from socialrisk.geo.download import default_cache_dir
     from socialrisk.pipeline import EMBEDDED_AREA_ID, EMBEDDED_AREAS, EMBEDDED_OSM, embedded_file
 
+    # the embedded Isle of Wight default is used only when no input is given at all:
+    # never pair a user's areas with the island's OSM data, or the other way round
+    if s.areas and not (s.osm or s.lad or s.place):
+        raise InputError("--areas needs OpenStreetMap data for the same place: add "
+                         "--osm FILE.osm.pbf, or --place NAME to download it")
+    if s.osm and not (s.areas or s.lad or s.place):
+        raise InputError("--osm needs the areas of the same place: add --areas FILE "
+                         "--area-id COLUMN, or --lad CODE to download English LSOAs")
     cache = Path(s.cache_dir) if s.cache_dir else default_cache_dir()
     downloads: list[dict] = manifest.setdefault("downloads", [])
     place_polygon = None

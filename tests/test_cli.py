@@ -100,8 +100,22 @@ def test_map_has_attribution_and_layers(iow_run):
     assert "GP surgery" in html and "Isolation risk" in html
 
 
+@pytest.mark.parametrize("flags, words", [
+    (["--areas", "a.gpkg"], "--areas needs OpenStreetMap data for the same place"),
+    (["--osm", "x.osm.pbf"], "--osm needs the areas of the same place"),
+])
+def test_own_areas_or_osm_alone_are_refused(tmp_path, capsys, flags, words):
+    """Never mix a user's file with the embedded Isle of Wight data."""
+    assert main(["run", *flags, "--out", str(tmp_path / "o")]) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_bad_input_is_one_line_and_nonzero(tmp_path, capsys):
-    code = main(["run", "--areas", str(tmp_path / "missing.gpkg"), "--out", str(tmp_path / "o")])
+    from conftest import IOW_PBF
+
+    code = main(["run", "--areas", str(tmp_path / "missing.gpkg"), "--osm", str(IOW_PBF),
+                 "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err[-1].startswith("socialrisk: error: areas file") and "not found" in err[-1]
