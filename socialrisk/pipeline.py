@@ -68,6 +68,29 @@ class RunResult:
     labels: dict[str, str]
 
 
+@dataclass
+class Prepared:
+    """Everything up to and including snapping: what access computations start from.
+
+    The app keeps one of these in memory to screen sites and try what-if
+    scenarios without re-reading the inputs.
+    """
+
+    settings: Settings
+    taxonomy: dict
+    labels: dict[str, str]
+    areas: gpd.GeoDataFrame          # projected, with area_id
+    crs: str
+    network: object                  # WalkNetwork
+    amenities: gpd.GeoDataFrame      # EPSG:4326, AMENITY_COLUMNS
+    data: pd.DataFrame               # deprivation/census indicators by area id
+    population: pd.Series | None
+    origins: gpd.GeoDataFrame        # projected, ORIGIN_COLUMNS
+    snapped: Snapped
+    manifest: dict
+    timings: Timings
+
+
 def _versions() -> dict[str, str]:
     out = {"socialrisk": __version__, "python": platform.python_version()}
     for pkg in PACKAGES:
@@ -78,8 +101,13 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def run(settings: Settings) -> RunResult:  # noqa: C901 (a linear list of stages)
-    """Compute everything for one run; see the module docstring."""
+def run(settings: Settings) -> RunResult:
+    """Compute everything for one run (no files written); see the module docstring."""
+    return compute(prepare(settings))
+
+
+def prepare(settings: Settings) -> Prepared:
+    """Read and resolve every input, build origins and snap everything to the network."""
     from socialrisk.geo.areas import choose_projected_crs, read_areas
     from socialrisk.geo.origins import origins_from_buildings, origins_from_centroids
     from socialrisk.geo.pbf import osm_timestamp, read_pbf
@@ -148,28 +176,38 @@ def run(settings: Settings) -> RunResult:  # noqa: C901 (a linear list of stages
         snapped = _snap_all(network, amenities, origins, taxonomy, s)
         manifest["counts"]["snapping"] = snapped.report
 
-    # ---- access
+    return Prepared(settings=s, taxonomy=taxonomy, labels=labels, areas=areas, crs=crs,
+                    network=network, amenities=amenities, data=data, population=population,
+                    origins=origins, snapped=snapped, manifest=manifest, timings=timings)
+
+
+def compute(p: Prepared) -> RunResult:
+    """Access per area, the isolation-risk index and the output tables."""
+    s, taxonomy, labels, timings, manifest = p.settings, p.taxonomy, p.labels, p.timings, \
+        p.manifest
+    area_ids = p.areas["area_id"].to_numpy()
     with timings.stage("access"):
-        access = _access_all(network, snapped, origins, amenities, taxonomy, s, manifest)
+        access = _access_all(p.network, p.snapped, p.origins, p.amenities, taxonomy, s,
+                             manifest)
 
     # ---- index
     with timings.stage("index"):
         from socialrisk.risk.index import isolation_index
 
-        table = pd.concat([access.reindex(area_ids), data.reindex(area_ids)], axis=1)
-        if population is None:
+        table = pd.concat([access.reindex(area_ids), p.data.reindex(area_ids)], axis=1)
+        if p.population is None:
             table["population"] = np.nan
         result = isolation_index(_for_index(table, taxonomy, s), s.domains, s.normalisation,
                                  n_drivers=s.n_drivers, labels=labels)
         manifest["index"] = result.report
-    out_areas = _assemble_areas(areas, table, result.frame, taxonomy, s)
+    out_areas = _assemble_areas(p.areas, table, result.frame, taxonomy, s)
 
-    am_points, am_polys = _amenity_outputs(amenities, snapped, crs)
+    am_points, am_polys = _amenity_outputs(p.amenities, p.snapped, p.crs)
     manifest["counts"]["amenities_per_category"] = (
-        amenities.groupby("category").size().reindex(list(taxonomy), fill_value=0).to_dict())
+        p.amenities.groupby("category").size().reindex(list(taxonomy), fill_value=0).to_dict())
     manifest["timings_s"] = timings.stages
     return RunResult(areas=out_areas, amenities=am_points, amenity_polygons=am_polys,
-                     origins=origins, manifest=manifest, labels=labels)
+                     origins=p.origins, manifest=manifest, labels=labels)
 
 
 def run_and_write(settings: Settings) -> Path:
