@@ -39,6 +39,16 @@ def embedded_file(name: str) -> Path:
 
 EMBEDDED_OSM = "isle_of_wight/isle-of-wight-2020-04-22.osm.pbf"
 EMBEDDED_AREAS = "isle_of_wight/lsoa11_isle_of_wight.geojson"
+#: ``osm = "none"``: no OpenStreetMap input; access indicators are NaN and the domain left out
+NO_OSM = "none"
+NO_OSM_NOTE = ("osm = \"none\": no OpenStreetMap input, so no walking network and no amenities; "
+               "every access indicator is NaN (unknown, not 0), the access domain is left out "
+               "of the index and origins are area centroids")
+
+
+def osm_disabled(s: Settings) -> bool:
+    """Whether the run has no OpenStreetMap input (``osm = "none"`` / ``--osm none``)."""
+    return s.osm.strip().lower() == NO_OSM
 
 
 @dataclass
@@ -138,18 +148,31 @@ def prepare(settings: Settings) -> Prepared:
     area_ids = areas["area_id"].to_numpy()
 
     # ---- OSM
+    no_osm = osm_disabled(s)
     with timings.stage("parse_osm"):
-        if callable(src.osm):  # Overpass download; records its own manifest input
+        if no_osm:
+            from socialrisk.geo.taxonomy import amenities_frame
+
+            pbf = None
+            manifest["inputs"]["osm"] = {"path": NO_OSM, "reason": NO_OSM_NOTE}
+            manifest["notes"].append(NO_OSM_NOTE)
+            log.warning("%s", NO_OSM_NOTE)
+        elif callable(src.osm):  # Overpass download; records its own manifest input
             pbf = src.osm(taxonomy, crs, areas)
         else:
             osm_path = src.osm
             pbf = read_pbf(osm_path, taxonomy, crs, keep=s.network_keep)
             manifest["inputs"]["osm"] = {**_input_record(osm_path, sha256_file),
                                          "data_timestamp": osm_timestamp(osm_path)}
-    network = pbf.network
-    amenities = pbf.amenities
-    manifest["counts"]["network"] = {"nodes": network.n_nodes, "edges": network.n_edges,
-                                     "dropped_nodes": network.dropped_nodes}
+    if pbf is None:
+        network = None
+        amenities = amenities_frame([], taxonomy)
+        manifest["counts"]["network"] = {"nodes": 0, "edges": 0, "dropped_nodes": 0}
+    else:
+        network = pbf.network
+        amenities = pbf.amenities
+        manifest["counts"]["network"] = {"nodes": network.n_nodes, "edges": network.n_edges,
+                                         "dropped_nodes": network.dropped_nodes}
     manifest["counts"]["osm_skipped"] = getattr(pbf, "skipped", {})
 
     # ---- deprivation and census
@@ -163,7 +186,7 @@ def prepare(settings: Settings) -> Prepared:
 
     # ---- origins
     with timings.stage("origins"):
-        if s.origins == "centroids":
+        if s.origins == "centroids" or pbf is None:
             origins = origins_from_centroids(areas, population)
         else:
             origins = origins_from_buildings(areas, pbf.buildings, pbf.residential, population)
@@ -173,7 +196,10 @@ def prepare(settings: Settings) -> Prepared:
 
     # ---- snapping
     with timings.stage("snapping"):
-        snapped = _snap_all(network, amenities, origins, taxonomy, s)
+        if network is None:
+            snapped = Snapped({}, {}, None, {"skipped": NO_OSM_NOTE})
+        else:
+            snapped = _snap_all(network, amenities, origins, taxonomy, s)
         manifest["counts"]["snapping"] = snapped.report
 
     return Prepared(settings=s, taxonomy=taxonomy, labels=labels, areas=areas, crs=crs,
@@ -181,14 +207,28 @@ def prepare(settings: Settings) -> Prepared:
                     origins=origins, snapped=snapped, manifest=manifest, timings=timings)
 
 
-def compute(p: Prepared) -> RunResult:
-    """Access per area, the isolation-risk index and the output tables."""
+def compute(p: Prepared, access: pd.DataFrame | None = None) -> RunResult:
+    """Access per area, the isolation-risk index and the output tables.
+
+    Parameters
+    ----------
+    p : Prepared
+    access : DataFrame, optional
+        Access per area computed elsewhere (``socialrisk.partition`` computes it
+        part by part and records ``manifest["access"]`` itself); computed here
+        when omitted.
+    """
     s, taxonomy, labels, timings, manifest = p.settings, p.taxonomy, p.labels, p.timings, \
         p.manifest
     area_ids = p.areas["area_id"].to_numpy()
-    with timings.stage("access"):
-        access = _access_all(p.network, p.snapped, p.origins, p.amenities, taxonomy, s,
-                             manifest)
+    if access is None:
+        with timings.stage("access"):
+            if p.network is None:
+                access = pd.DataFrame(index=pd.Index(area_ids, name="area_id"))
+                manifest["access"] = {"skipped": NO_OSM_NOTE}
+            else:
+                access = _access_all(p.network, p.snapped, p.origins, p.amenities, taxonomy,
+                                     s, manifest)
 
     # ---- index
     with timings.stage("index"):
@@ -318,24 +358,75 @@ def _snap_all(network, amenities: gpd.GeoDataFrame, origins: gpd.GeoDataFrame, t
 def _access_all(network, snapped: Snapped, origins: gpd.GeoDataFrame, amenities, taxonomy,
                 s: Settings, manifest: dict) -> pd.DataFrame:
     """Access per category, per origin, then population-weighted to areas."""
-    from socialrisk.risk.access import (
-        access_columns,
-        aggregate_to_areas,
-        origin_access,
-        share_beyond,
-        walk_minutes,
-    )
+    have_pop = _have_population(origins)
+    supplies = _supplies(amenities, snapped, taxonomy) if have_pop else {}
+    values, dists, report = origin_access_all(network, snapped, origins, taxonomy, s,
+                                              supplies=supplies, have_pop=have_pop)
+    manifest["access"] = {"cutoff_m": access_cutoff(s),
+                          "weighting": "population" if have_pop
+                          else "building floor area (no population given)",
+                          "categories": report}
+    return areas_from_origin_access(values, dists, origins, s, have_pop)
+
+
+def access_cutoff(s: Settings) -> float:
+    """Largest network distance the pair tables cover (counts, gravity, E2SFCA catchment)."""
+    return float(max(max(s.thresholds_m), s.catchment_m))
+
+
+def _have_population(origins: gpd.GeoDataFrame) -> bool:
+    return bool(np.isfinite(origins["population"].to_numpy(dtype=float)).all())
+
+
+def _supplies(amenities: gpd.GeoDataFrame, snapped: Snapped, taxonomy
+              ) -> dict[str, tuple[pd.Series, dict]]:
+    """E2SFCA supply per capacity category, decided over all of its amenities."""
+    out = {}
+    for cat in taxonomy:
+        att = snapped.amenities[cat]
+        if taxonomy[cat].capacity and att.snapped.sum():
+            out[cat] = _supply(amenities, snapped.amenity_rows[cat], att.snapped)
+    return out
+
+
+def origin_access_all(network, snapped: Snapped, origins: gpd.GeoDataFrame, taxonomy,
+                      s: Settings, *, supplies: dict[str, tuple[pd.Series, dict]],
+                      have_pop: bool) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict]:
+    """Access measures per origin for every category (no aggregation).
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    snapped : Snapped
+        Amenities and origins attached to ``network``.
+    origins : GeoDataFrame
+        ``population`` is the E2SFCA demand (one value per origin, in order).
+    taxonomy : dict
+    s : Settings
+    supplies : dict
+        Category -> (supply per snapped amenity item, note), see :func:`_supply`;
+        categories absent get no E2SFCA column.
+    have_pop : bool
+        Whether E2SFCA is computed (every origin has a population).
+
+    Returns
+    -------
+    values : DataFrame, one row per origin
+        Every category's per-origin columns side by side.
+    dists : dict of str to ndarray
+        Nearest distance per origin, per category with usable amenities.
+    report : dict
+        Per category: unreachable origins and pairs found (or why it is NaN).
+    """
+    from socialrisk.risk.access import access_columns, origin_access, walk_minutes
     from socialrisk.risk.decay import make_decay
     from socialrisk.risk.engine import distances_within, nearest_distance
     from socialrisk.risk.fca import e2sfca
 
     decay = make_decay(s.decay, s.decay_scale_m)
-    cutoff = max(max(s.thresholds_m), s.catchment_m)
-    area = origins["area_id"].to_numpy()
+    cutoff = access_cutoff(s)
     pop = origins["population"].to_numpy(dtype=float)
-    have_pop = bool(np.isfinite(pop).all())
-    weight = pop if have_pop else origins["weight"].to_numpy(dtype=float)
-    per_origin, per_area, report = [], [], {}
+    per_origin, dists, report = [], {}, {}
     for cat in tqdm(list(taxonomy), desc="access", disable=s.quiet, leave=False):
         att = snapped.amenities[cat]
         cols = access_columns(cat, s.thresholds_m, [s.beyond_threshold_m])
@@ -350,24 +441,38 @@ def _access_all(network, snapped: Snapped, origins: gpd.GeoDataFrame, amenities,
                            cutoff=cutoff, category=cat)
         oa[f"{cat}_walk_min_slow"] = walk_minutes(dist, s.slow_walk_speed_kmh)
         fca_note = None
-        if taxonomy[cat].capacity and have_pop:
-            supply, fca_note = _supply(amenities, snapped.amenity_rows[cat], att.snapped)
+        if have_pop and cat in supplies:
+            supply, fca_note = supplies[cat]
             cost = pairs.rename(columns={"source": "supply", "target": "demand"})
             oa[cols.e2sfca] = 1000.0 * e2sfca(
                 pd.Series(pop), supply, cost, decay, s.catchment_m).to_numpy()
         per_origin.append(oa)
-        per_area.append(share_beyond(dist, s.beyond_threshold_m, area, weight)
-                        .rename(cols.share_beyond[float(s.beyond_threshold_m)]))
+        dists[cat] = dist
         report[cat] = {"origins_unreachable": int(np.isinf(dist).sum()),
                        "pairs_within_cutoff": len(pairs)}
         if fca_note:
             report[cat]["e2sfca_supply"] = fca_note
-    manifest["access"] = {"cutoff_m": cutoff, "weighting": "population" if have_pop
-                          else "building floor area (no population given)",
-                          "categories": report}
-    if not per_origin:
+    values = (pd.concat(per_origin, axis=1) if per_origin
+              else pd.DataFrame(index=pd.RangeIndex(len(origins))))
+    return values, dists, report
+
+
+def areas_from_origin_access(values: pd.DataFrame, dists: dict[str, np.ndarray],
+                             origins: gpd.GeoDataFrame, s: Settings,
+                             have_pop: bool) -> pd.DataFrame:
+    """Per-origin access (:func:`origin_access_all`) to areas, weighted by population.
+
+    Falls back to the origins' building weight when not every origin has a population.
+    """
+    from socialrisk.risk.access import access_columns, aggregate_to_areas, share_beyond
+
+    area = origins["area_id"].to_numpy()
+    weight = origins["population" if have_pop else "weight"].to_numpy(dtype=float)
+    if not dists:
         return pd.DataFrame(index=pd.Index(pd.unique(area), name="area_id"))
-    values = pd.concat(per_origin, axis=1)
+    per_area = [share_beyond(d, s.beyond_threshold_m, area, weight).rename(
+        access_columns(cat, s.thresholds_m, [s.beyond_threshold_m])
+        .share_beyond[float(s.beyond_threshold_m)]) for cat, d in dists.items()]
     agg = aggregate_to_areas(values, area, weight)
     return pd.concat([agg, *per_area], axis=1)
 
