@@ -118,7 +118,7 @@ def run(settings: Settings) -> RunResult:
 
 def prepare(settings: Settings) -> Prepared:
     """Read and resolve every input, build origins and snap everything to the network."""
-    from socialrisk.geo.areas import choose_projected_crs, read_areas
+    from socialrisk.geo.areas import choose_projected_crs, osm_coverage, read_areas
     from socialrisk.geo.origins import origins_from_buildings, origins_from_centroids
     from socialrisk.geo.pbf import osm_timestamp, read_pbf
     from socialrisk.geo.taxonomy import load_taxonomy
@@ -173,6 +173,7 @@ def prepare(settings: Settings) -> Prepared:
         amenities = pbf.amenities
         manifest["counts"]["network"] = {"nodes": network.n_nodes, "edges": network.n_edges,
                                          "dropped_nodes": network.dropped_nodes}
+        manifest["counts"]["areas_osm_coverage"] = osm_coverage(areas, pbf, areas_path)
     manifest["counts"]["osm_skipped"] = getattr(pbf, "skipped", {})
 
     # ---- deprivation and census
@@ -391,7 +392,8 @@ def _supplies(amenities: gpd.GeoDataFrame, snapped: Snapped, taxonomy
 
 def origin_access_all(network, snapped: Snapped, origins: gpd.GeoDataFrame, taxonomy,
                       s: Settings, *, supplies: dict[str, tuple[pd.Series, dict]],
-                      have_pop: bool) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict]:
+                      have_pop: bool, categories: list[str] | None = None,
+                      ) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict]:
     """Access measures per origin for every category (no aggregation).
 
     Parameters
@@ -408,6 +410,11 @@ def origin_access_all(network, snapped: Snapped, origins: gpd.GeoDataFrame, taxo
         categories absent get no E2SFCA column.
     have_pop : bool
         Whether E2SFCA is computed (every origin has a population).
+    categories : list of str, optional
+        Categories to compute even when none of their amenities is on this
+        network (a partition's clip): their origins get ``inf`` distances and
+        zero counts, as in a single run. By default the categories with at
+        least one snapped amenity; the others are reported as NaN.
 
     Returns
     -------
@@ -430,7 +437,8 @@ def origin_access_all(network, snapped: Snapped, origins: gpd.GeoDataFrame, taxo
     for cat in tqdm(list(taxonomy), desc="access", disable=s.quiet, leave=False):
         att = snapped.amenities[cat]
         cols = access_columns(cat, s.thresholds_m, [s.beyond_threshold_m])
-        if att.snapped.sum() == 0:
+        usable = att.snapped.sum() > 0 if categories is None else cat in categories
+        if not usable:
             report[cat] = "no amenities of this category could be used: indicators are NaN"
             log.warning("%s: no amenities in the extract (or none snapped); its indicators are "
                         "NaN, not 0", cat)
