@@ -1,0 +1,113 @@
+"""Page: connect a person to community assets (social prescribers, link workers).
+
+A location, a walk (minutes and speed) and an optional wheelchair filter give
+the places within reach, grouped by kind, nearest first, with what
+OpenStreetMap says about opening hours and access; and a printable list. The
+search is :func:`socialrisk.risk.site.assets_within`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import folium
+import streamlit as st
+
+from socialrisk.errors import InputError
+from socialrisk.ui.site import ATTR, base_map, clicked_map, data_note, location_input, state_parts
+from socialrisk.webmap import CATEGORY_COLOURS
+
+log = logging.getLogger(__name__)
+
+WHEELCHAIR = {"Any place": None, "Wheelchair accessible": "yes",
+              "Accessible or partly accessible": "limited"}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _assets(_prepared, key, lat, lon, minutes, speed, wheelchair, categories):
+    from socialrisk.risk.site import assets_within
+
+    return assets_within(_prepared, lon, lat, minutes, speed, wheelchair=wheelchair,
+                         categories=list(categories))
+
+
+def render(state) -> None:
+    """The connect-a-person page."""
+    from socialrisk.report import assets_list_html
+
+    parts = state_parts(state)
+    if parts is None:
+        return
+    p, _, labels = parts
+    s = p.settings
+    st.header("Connect a person to places nearby")
+    st.caption("Community places within a walk, nearest first, with what OpenStreetMap "
+               "records about opening hours and wheelchair access.")
+    location_input("connect", p)
+    c1, c2, c3 = st.columns(3)
+    minutes = c1.slider("Walk of up to (minutes)", 5, 40, 15, key="connect_minutes")
+    speeds = {f"Usual ({s.walk_speed_kmh:g} km/h)": s.walk_speed_kmh,
+              f"Slow ({s.slow_walk_speed_kmh:g} km/h)": s.slow_walk_speed_kmh,
+              "Very slow (2 km/h)": 2.0}
+    speed = speeds[c2.radio("Walking speed", list(speeds), key="connect_speed")]
+    wheelchair = WHEELCHAIR[c3.radio("Access", list(WHEELCHAIR), key="connect_wheelchair")]
+    cats = list(p.taxonomy)
+    chosen = st.multiselect("Kinds of place", cats, default=cats,
+                            format_func=lambda c: labels.get(c, c), key="connect_cats")
+    place = st.text_input("Where the walk starts, in words (for the printed list)", "",
+                          key="connect_place")
+    point = st.session_state.get("connect_point")
+    fmap = base_map(p)
+    if point is None:
+        st.info("Click the person's home (or a meeting place) on the map, or type its "
+                "coordinates and press 'Use these'.")
+        clicked_map(fmap, "connect")
+        return
+    if not chosen:
+        st.error("Choose at least one kind of place.")
+        return
+    lat, lon = point
+    try:
+        found = _assets(p, id(p), float(lat), float(lon), float(minutes), float(speed),
+                        wheelchair, tuple(chosen))
+    except InputError as exc:
+        st.error(f"{exc}.")
+        clicked_map(fmap, "connect")
+        return
+    colours = {c: CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i, c in enumerate(cats)}
+    folium.Marker([lat, lon], tooltip="start", icon=folium.Icon(color="red", icon="home")
+                  ).add_to(fmap)
+    for r in found.itertuples():
+        folium.CircleMarker([r.lat, r.lon], radius=6, color=colours[r.category], fill=True,
+                            fill_opacity=0.8,
+                            tooltip=f"{r.name if isinstance(r.name, str) else '(no name)'} "
+                                    f"({labels.get(r.category, r.label)}), "
+                                    f"{r.walk_min:.0f} min").add_to(fmap)
+    if len(found):
+        fmap.fit_bounds([[min(found["lat"].min(), lat), min(found["lon"].min(), lon)],
+                         [max(found["lat"].max(), lat), max(found["lon"].max(), lon)]])
+    else:
+        fmap.location = [lat, lon]
+    clicked_map(fmap, "connect", height=420)
+    st.subheader(f"{len(found)} places within {minutes} minutes' walk")
+    if found.empty:
+        st.info("Nothing in reach: try a longer walk, another speed or remove the filter.")
+    for cat, grp in found.groupby("category", sort=False):
+        with st.expander(f"{labels.get(cat, cat)} ({len(grp)})", expanded=True):
+            st.dataframe(grp.assign(
+                name=grp["name"].fillna("(no name in OSM)"),
+                walk_min=grp["walk_min"].round(0),
+                opening_hours=grp["opening_hours"].fillna("not listed"),
+                wheelchair=grp["wheelchair"].fillna("not listed"),
+                website=grp["website"].fillna(""))[
+                ["name", "walk_min", "opening_hours", "wheelchair", "website"]].rename(
+                columns={"name": "Name", "walk_min": "Minutes",
+                         "opening_hours": "Opening hours", "wheelchair": "Wheelchair",
+                         "website": "Website"}), hide_index=True, width="stretch")
+    doc = assets_list_html(found.assign(label=found["category"].map(labels)
+                                        .fillna(found["label"])),
+                           place=place, minutes=minutes, speed_kmh=speed,
+                           wheelchair=wheelchair, data_note=data_note(p))
+    st.download_button("Download a printable list (HTML)", doc.encode("utf-8"),
+                       file_name="places_nearby.html", mime="text/html", key="connect_list")
+    st.caption(f"Map data {ATTR}.")

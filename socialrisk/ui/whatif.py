@@ -1,0 +1,159 @@
+"""Page: what if a facility were added or removed (planners, commissioners).
+
+The recomputation (affected origins only, then the index) is
+:mod:`socialrisk.risk.scenarios`; this page only collects the choice and shows
+the change per area.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import folium
+import pandas as pd
+import streamlit as st
+
+from socialrisk.errors import InputError
+from socialrisk.ui.site import ATTR, base_map, clicked_map, location_input, state_parts
+
+log = logging.getLogger(__name__)
+
+
+def _category_state(p, category: str):
+    """The category's per-origin state before any change, kept for the session.
+
+    Every what-if starts from the run as computed (scenarios are not chained).
+    """
+    from socialrisk.risk.scenarios import category_state
+
+    cache = st.session_state.setdefault("whatif_states", {})
+    key = (id(p), category)
+    if key not in cache:
+        if len(cache) >= 6:
+            cache.clear()
+        cache[key] = category_state(p, category)
+    return cache[key]
+
+
+def render(state) -> None:
+    """The what-if page."""
+    from socialrisk.risk.scenarios import add_facility, baseline_table, remove_facility
+
+    parts = state_parts(state)
+    if parts is None:
+        return
+    p, r, labels = parts
+    st.header("What if a facility were added or removed?")
+    st.caption("Walking access is recomputed for the people whose nearest place changes, and "
+               "the isolation-risk index for every area.")
+    cats = list(p.taxonomy)
+    cat = st.selectbox("Kind of place", cats, format_func=lambda c: labels.get(c, c),
+                       index=cats.index("gp") if "gp" in cats else 0, key="whatif_cat")
+    action = st.radio("Change", ["Add a new one", "Remove an existing one"], horizontal=True,
+                      key="whatif_action")
+    within = st.slider("'Within' line (minutes' walk)", 5, 20, 10, key="whatif_within")
+    rows = p.snapped.amenity_rows[cat]
+    am = p.amenities
+    fmap = base_map(p)
+    if action == "Add a new one":
+        location_input("whatif", p)
+        point = st.session_state.get("whatif_point")
+        name = st.text_input("Name of the new place", "New facility", key="whatif_name")
+        if point:
+            folium.Marker(point, tooltip=f"new {labels.get(cat, cat).lower()}",
+                          icon=folium.Icon(color="green", icon="plus")).add_to(fmap)
+        for i in rows:
+            g = am.geometry.iloc[i].representative_point()
+            folium.CircleMarker([g.y, g.x], radius=4, color="#555", fill=True,
+                                tooltip=str(am["name"].iloc[i] or "(no name)")).add_to(fmap)
+        st.caption("Click the map where the new place would be (grey: existing ones).")
+        clicked_map(fmap, "whatif", height=420)
+        go = st.button("Run the what-if", type="primary", key="whatif_go_add",
+                       disabled=point is None)
+    else:
+        if len(rows) == 0:
+            st.error(f"There is no {labels.get(cat, cat).lower()} in the data to remove; "
+                     "choose another kind of place.")
+            return
+        names = {int(i): f"{am['name'].iloc[i] or '(no name)'} (row {int(i)})" for i in rows}
+        row = st.selectbox("Place to remove", list(names), format_func=names.get,
+                           key="whatif_row")
+        g = am.geometry.iloc[row].representative_point()
+        folium.Marker([g.y, g.x], tooltip=names[row],
+                      icon=folium.Icon(color="red", icon="minus")).add_to(fmap)
+        fmap.location = [g.y, g.x]
+        clicked_map(fmap, "whatif_rm", height=360)
+        go = st.button("Run the what-if", type="primary", key="whatif_go_rm")
+
+    if go:
+        try:
+            with st.spinner("Recomputing ..."):
+                cstate = _category_state(p, cat)
+                tables = st.session_state.setdefault("whatif_tables", {})
+                if id(p) not in tables:
+                    tables.clear()
+                    tables[id(p)] = baseline_table(r)
+                if action == "Add a new one":
+                    lat, lon = st.session_state["whatif_point"]
+                    res = add_facility(p, r, cat, lon, lat, name=name, state=cstate,
+                                       within_min=within, base_table=tables[id(p)])
+                else:
+                    res = remove_facility(p, r, cat, int(row), state=cstate,
+                                          within_min=within, base_table=tables[id(p)])
+            st.session_state["whatif_result"] = res
+        except InputError as exc:
+            st.error(f"{exc}.")
+            return
+    res = st.session_state.get("whatif_result")
+    if res is None:
+        return
+    _show(res, labels, r)
+    st.caption(f"Map data {ATTR}.")
+
+
+def _show(res, labels: dict, r) -> None:
+    lab = labels.get(res.category, res.category).lower()
+    verb = "adding" if res.kind == "add" else "removing"
+    st.subheader(f"Result of {verb} {res.facility.get('name') or 'the place'} ({lab})")
+    ch = res.changes
+    c1, c2, c3, c4 = st.columns(4)
+    if res.kind == "add":
+        c1.metric(f"People newly within {res.within_min:g} minutes",
+                  _people(res.people_newly_within))
+    else:
+        c1.metric(f"People no longer within {res.within_min:g} minutes",
+                  _people(res.people_no_longer_within))
+    c2.metric("Areas whose walk changes",
+              int((ch[f"{res.category}_walk_min_change"].abs() > 1e-9).sum()))
+    moved = ch["isolation_risk_decile_old"].fillna(-1) != ch["isolation_risk_decile_new"].fillna(-1)
+    c3.metric("Areas changing risk decile", int(moved.sum()))
+    c4.metric("Recomputed in", f"{res.seconds:.2f} s")
+    for n in res.notes:
+        st.info(n)
+    cat = res.category
+    show = ch[ch["changed"]].reset_index()
+    if show.empty:
+        st.info("No area changes: nobody's nearest place of this kind changed.")
+        return
+    table = pd.DataFrame({
+        "Area": show["area_id"],
+        "Name": show.get("area_name", pd.Series([""] * len(show))),
+        "Population": show["population"].round(0),
+        "Minutes before": show[f"{cat}_walk_min_old"].round(1),
+        "Minutes after": show[f"{cat}_walk_min_new"].round(1),
+        "Change": show[f"{cat}_walk_min_change"].round(2),
+        "Decile before": show["isolation_risk_decile_old"],
+        "Decile after": show["isolation_risk_decile_new"],
+        f"Newly within {res.within_min:g} min": show["people_newly_within"].round(0),
+        f"No longer within {res.within_min:g} min": show["people_no_longer_within"].round(0),
+    }).sort_values("Change")
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.caption("Decile 1 = the 10 % of areas with the highest isolation risk. Minutes are "
+               "population-weighted means over the area's homes.")
+    st.download_button("Download the changes (CSV)", show.to_csv(index=False).encode("utf-8"),
+                       file_name=f"whatif_{res.kind}_{cat}.csv", mime="text/csv",
+                       key="whatif_csv")
+
+
+def _people(x: float) -> str:
+    return "no population data" if x != x else f"{x:,.0f}"
