@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import shapely
 
 from socialrisk.errors import InputError
@@ -177,6 +178,9 @@ def _read_any(p: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
             raise InputError(f"areas file {p} is not a readable GeoParquet file "
                              f"({_first_line(exc)}); write it with geopandas to_parquet "
                              f"or convert it with ogr2ogr") from exc
+    if p.is_file() and p.stat().st_size == 0:
+        raise InputError(f"areas file {p} is empty (0 bytes); export the areas again "
+                         f"(formats: {_SUPPORTED})")
     source = f"zip://{p}" if p.suffix.lower() == ".zip" else str(p)
     try:
         layers = pyogrio.list_layers(source)
@@ -243,6 +247,13 @@ def _set_crs(p: Path, gdf: gpd.GeoDataFrame, report: AreasReport) -> None:
     """Record the CRS; assume EPSG:4326 for lon/lat-looking coordinates, else refuse."""
     if gdf.crs is not None:
         report.crs_in = gdf.crs.to_string()
+        try:
+            pyproj.Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True)
+        except pyproj.exceptions.ProjError as exc:
+            raise InputError(f"areas file {p} has a coordinate reference system that cannot be "
+                             f"converted to longitude/latitude ({gdf.crs.name}); reproject it "
+                             f"to a known one, e.g. `ogr2ogr -t_srs EPSG:27700 fixed.gpkg "
+                             f"{p.name}`, or assign the right one with -a_srs") from exc
         return
     bounds = gdf.total_bounds
     if np.all(np.isfinite(bounds)) and bounds[0] >= -180 and bounds[2] <= 180 \
@@ -348,10 +359,15 @@ def choose_projected_crs(gdf: gpd.GeoDataFrame) -> str:
     minx, miny, maxx, maxy = gdf.to_crs("EPSG:4326").total_bounds
     gx0, gy0, gx1, gy1 = GB_BOUNDS
     if minx >= gx0 and miny >= gy0 and maxx <= gx1 and maxy <= gy1:
-        return BNG
-    utm = gdf.estimate_utm_crs()
-    epsg = utm.to_epsg()
-    return f"EPSG:{epsg}" if epsg else utm.to_string()
+        chosen = BNG
+    else:
+        utm = gdf.estimate_utm_crs()
+        epsg = utm.to_epsg()
+        chosen = f"EPSG:{epsg}" if epsg else utm.to_string()
+    if gdf.crs.is_geographic:
+        log.info("areas: their CRS (%s) is in degrees and distances need metres: reprojected "
+                 "to %s", gdf.crs.name, chosen)
+    return chosen
 
 
 def areas_to_crs(gdf: gpd.GeoDataFrame, crs: str | None = None) -> gpd.GeoDataFrame:
@@ -381,4 +397,77 @@ def areas_to_crs(gdf: gpd.GeoDataFrame, crs: str | None = None) -> gpd.GeoDataFr
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    line = text[0] if text else type(exc).__name__
+    # GDAL's advice on driver prefixes does not apply here
+    return line.split("; It might help")[0].split(".; ")[0].rstrip(".;")
+
+
+def osm_coverage(areas: gpd.GeoDataFrame, osm: Any, path: str | Path = "",
+                 min_outside: float = 0.02) -> dict[str, Any]:
+    """Which areas lie outside the OpenStreetMap data, entirely or partly.
+
+    The data's extent is the convex hull of its walking-network nodes and
+    building footprints (what an extract covers, whatever its cut line).
+
+    Parameters
+    ----------
+    areas : GeoDataFrame
+        Areas with ``area_id``, in the network's projected CRS.
+    osm : PbfData
+        The OSM tables (``network`` with ``x``/``y`` and ``crs``; ``buildings``).
+    path : path
+        The areas file, for messages.
+    min_outside : float
+        Share of an area's surface outside the extent above which it counts as
+        partly outside (default 2 %: slivers along a coast are not reported).
+
+    Returns
+    -------
+    dict
+        ``outside`` and ``partly_outside``: area ids (lists), and
+        ``partly_outside_share``: the share of each partly-outside area's surface
+        beyond the data. Both lists are logged as warnings.
+
+    Raises
+    ------
+    InputError
+        When every area lies entirely outside the OSM data.
+    """
+    net = osm.network
+    pts = [np.column_stack([net.x, net.y])]
+    bld = getattr(osm, "buildings", None)
+    if bld is not None and len(bld):
+        c = shapely.get_coordinates(shapely.centroid(bld.to_crs(net.crs).geometry.to_numpy()))
+        pts.append(c)
+    hull = shapely.convex_hull(shapely.multipoints(np.vstack(pts)))
+    geom = areas.to_crs(net.crs).geometry.to_numpy()
+    ids = areas["area_id"].astype(str).to_numpy()
+    total = shapely.area(geom)
+    inside = shapely.area(shapely.intersection(geom, hull))
+    share_out = np.where(total > 0, 1.0 - inside / np.where(total > 0, total, 1.0), 0.0)
+    outside = ~shapely.intersects(geom, hull) | (share_out >= 0.999)
+    partly = ~outside & (share_out > min_outside)
+    name = str(path) if path else "the areas"
+    if outside.all():
+        a = areas.to_crs("EPSG:4326").total_bounds
+        o = gpd.GeoSeries([hull], crs=net.crs).to_crs("EPSG:4326").total_bounds
+        raise InputError(
+            f"areas file {name}: none of its {len(ids)} areas overlaps the OpenStreetMap data "
+            f"(areas lon {a[0]:.3f}..{a[2]:.3f}, lat {a[1]:.3f}..{a[3]:.3f}; OSM data lon "
+            f"{o[0]:.3f}..{o[2]:.3f}, lat {o[1]:.3f}..{o[3]:.3f}); give an OSM extract that "
+            f"covers the areas (e.g. from download.geofabrik.de) or areas inside the extract")
+    out = {"outside": ids[outside].tolist(), "partly_outside": ids[partly].tolist(),
+           "partly_outside_share": {i: round(float(v), 3)
+                                    for i, v in zip(ids[partly], share_out[partly], strict=True)}}
+    if outside.any():
+        log.warning("%s: %d of %d areas lie entirely outside the OpenStreetMap data (%s); "
+                    "their access indicators are NaN; use an extract that covers them",
+                    name, int(outside.sum()), len(ids), ", ".join(out["outside"][:10])
+                    + (" ..." if outside.sum() > 10 else ""))
+    if partly.any():
+        log.warning("%s: %d areas lie partly outside the OpenStreetMap data (%s); amenities "
+                    "beyond the extract are missed, so their access may look worse than it is; "
+                    "use an extract with a margin around the areas", name, int(partly.sum()),
+                    ", ".join(f"{i} {v:.0%} outside" for i, v in
+                              list(out["partly_outside_share"].items())[:10]))
+    return out

@@ -296,7 +296,8 @@ def file7_download(cache_dir: str | Path, url: str = FILE7_2025_URL, *,
     """
     hint = (f"to work offline, download File 7 (CSV, 'File_7_IoD2025_All_Ranks_Scores_Deciles_"
             f"Population_Denominators.csv') from {FILE7_RELEASE_PAGE} or {url} on a machine "
-            f"with internet and pass it with --deprivation FILE.csv")
+            f"with internet and pass it with --deprivation FILE.csv (or save it as {{cache}} "
+            f"to have it used automatically)")
     return fetch(url, cache_dir, suffix=".csv", validate=file7_validator(min_rows),
                  timeout=timeout, retries=retries, backoff=backoff, hint=hint)
 

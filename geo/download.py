@@ -58,6 +58,7 @@ def fetch(
     retries: int = 3,
     backoff: float = 1.0,
     hint: str = "",
+    max_wait: float = 60.0,
 ) -> Path:
     """Return a local path holding the body of ``url``, downloading it once.
 
@@ -74,10 +75,15 @@ def fetch(
         reason. A body that fails is neither cached nor returned. HTML bodies are
         always refused.
     timeout, retries, backoff : float, int, float
-        Per-request timeout; number of retries on timeouts, connection errors and
-        HTTP 429/5xx, with exponential back-off starting at ``backoff`` seconds.
+        Per-request timeout; number of retries on timeouts, connection errors,
+        truncated bodies and HTTP 429/5xx, with exponential back-off starting at
+        ``backoff`` seconds (longer when the server's ``Retry-After`` asks for it).
     hint : str
-        What to tell an offline user (e.g. where to download the file by hand).
+        What to tell an offline user (e.g. where to download the file by hand);
+        ``{cache}`` in it is replaced by the path the file is cached at, where a
+        file saved by hand is picked up.
+    max_wait : float
+        Longest ``Retry-After`` honoured, in seconds.
 
     Raises
     ------
@@ -89,20 +95,27 @@ def fetch(
         log.info("using cached %s (%s)", url, target)
         return target
     last = ""
+    wait = 0.0
     for attempt in range(retries + 1):
         if attempt:
-            time.sleep(backoff * 2 ** (attempt - 1))
+            time.sleep(max(wait, backoff * 2 ** (attempt - 1)))
+        wait = 0.0
         try:
             resp = requests.get(url, timeout=timeout)
         except requests.RequestException as exc:
-            last = f"{type(exc).__name__}"
+            last = _describe(exc, timeout)
             log.info("download %s failed (%s), attempt %d", url, last, attempt + 1)
             if _offline(exc):
                 last = "this machine cannot resolve the host (offline?)"
                 break
+            if "connection refused" in last:  # nothing listens there: retrying will not help
+                break
             continue
         if resp.status_code in RETRY_STATUS:
             last = f"HTTP {resp.status_code}"
+            wait = _retry_after(resp.headers.get("Retry-After"), max_wait)
+            log.info("download %s: %s, attempt %d%s", url, last, attempt + 1,
+                     f"; the server asks to wait {wait:g} s" if wait else "")
             continue
         if resp.status_code != 200:
             last = f"HTTP {resp.status_code}"
@@ -122,7 +135,37 @@ def fetch(
         _atomic_write(target, body)
         return target
     extra = f"; {hint}" if hint else ""
-    raise DownloadError(f"could not download {url}: {last}{extra}")
+    raise DownloadError(f"could not download {url}: {last}{extra}".replace("{cache}", str(target)))
+
+
+def _describe(exc: BaseException, timeout: float) -> str:
+    """A short reason for a failed request, in words."""
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout:g} s ({type(exc).__name__})"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the connection broke before the whole body arrived (truncated)"
+    if isinstance(exc, requests.ConnectionError):
+        text = repr(exc)
+        if "Connection refused" in text or "Errno 111" in text:
+            return "connection refused (the machine is offline or the server is down)"
+        return "could not connect (the machine is offline or the server is down)"
+    return type(exc).__name__
+
+
+def _retry_after(value: str | None, max_wait: float) -> float:
+    """Seconds asked for by a ``Retry-After`` header (seconds or HTTP date), capped."""
+    if not value:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return 0.0
+    return min(max(seconds, 0.0), max_wait)
 
 
 def _offline(exc: BaseException) -> bool:

@@ -373,6 +373,20 @@ def _run(path: str | Path, taxonomy: Mapping[str, Category] | None, network: boo
         if "out of order" in msg:
             raise InputError(f"{p} is not sorted ({msg}); sort it first with "
                              f"`osmium sort {p.name} -o sorted.osm.pbf`") from exc
+        if p.stat().st_size == 0:
+            raise InputError(f"{p} could not be read as an OSM file: it is empty (0 bytes); "
+                             f"download the extract again, e.g. from download.geofabrik.de"
+                             ) from exc
+        if "unexpected EOF" in msg or "truncated" in msg.lower():
+            raise InputError(f"{p} could not be read as an OSM file: it is truncated ({msg}); "
+                             f"download it again (an interrupted download leaves a partial "
+                             f"file)") from exc
+        with p.open("rb") as fh:
+            head = fh.read(512).lstrip().lower()
+        if head.startswith((b"<!doctype html", b"<html")):
+            raise InputError(f"{p} could not be read as an OSM file: it is an HTML page (a "
+                             f"download that went to an error or login page); download the "
+                             f".osm.pbf again, e.g. from download.geofabrik.de") from exc
         raise InputError(f"{p} could not be read as an OSM file ({msg}); give an .osm.pbf "
                          f"(or .osm XML) extract, e.g. from download.geofabrik.de") from exc
 

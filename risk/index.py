@@ -23,6 +23,7 @@ weights renormalised.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -217,8 +218,13 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
             if ind.column not in table.columns:
                 entry["status"] = "absent"
                 info["indicators_absent"].append(ind.column)
+                near = difflib.get_close_matches(ind.column, [str(c) for c in table.columns],
+                                                 n=1, cutoff=0.85)
                 notes.append(f"{name}: indicator {ind.column} is not in the table; dropped "
-                             f"and the domain's other weights renormalised")
+                             f"and the domain's other weights renormalised"
+                             + (f" (did you mean {near[0]!r}?)" if near else ""))
+                if near:  # most likely a typo in [domains]: say so
+                    logger.warning("%s", notes[-1])
                 continue
             col = table[ind.column]
             if col.isna().all():
@@ -263,8 +269,11 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
 
     if not domain_raw:
         wanted = sorted({i.column for d in domains.values() for i in d.indicators})
-        raise InputError(f"none of the indicator columns {wanted} is in the table; "
-                         f"compute them first or change [domains]")
+        near = [m for w in wanted for m in difflib.get_close_matches(
+            w, [str(c) for c in table.columns], n=1, cutoff=0.85)]
+        hint = f" (did you mean {', '.join(map(repr, near))}?)" if near else ""
+        raise InputError(f"none of the indicator columns {wanted} has values in the "
+                         f"table{hint}; compute them first or change [domains]")
 
     used_domains = list(domain_raw)
     report["domains_used"] = used_domains

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 from socialrisk import __version__
 from socialrisk.errors import SocialRiskError
@@ -90,12 +93,13 @@ def _categories(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
+    """Entry point; returns the exit code (0 ok, 2 user error, 130 Ctrl-C or SIGTERM)."""
     args = _parser().parse_args(argv)
     debug = getattr(args, "debug", False)
     _configure_logging(bool(getattr(args, "quiet", False)), debug)
     from tqdm.contrib.logging import logging_redirect_tqdm
 
+    previous = _terminate_as_interrupt()
     try:
         with logging_redirect_tqdm():
             if args.command == "run":
@@ -104,11 +108,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SocialRiskError as exc:
         if debug:
             raise
-        print(f"socialrisk: error: {exc}", file=sys.stderr)
+        print(f"socialrisk: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # disk full, permission denied, a path that is a directory...
+        if debug:
+            raise
+        print(f"socialrisk: error: {_one_line(exc)}; check the path, its permissions and the "
+              f"free disk space (--debug shows where it happened)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("socialrisk: interrupted; previous outputs left as they were", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line (the CLI prints one line per error)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _terminate_as_interrupt() -> Any:
+    """Make SIGTERM (``kill PID``) clean up like Ctrl-C; returns the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):  # pragma: no cover (not the main thread of the interpreter)
+        return None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,42 +129,72 @@ class Settings:
 
     def validate(self) -> Settings:
         """Check values; raise :class:`ConfigError` with the fix on the first problem."""
-        if self.walk_speed_kmh <= 0 or self.slow_walk_speed_kmh <= 0:
-            raise ConfigError("walk_speed_kmh must be greater than 0 (e.g. 4.8)")
-        if not self.thresholds_m or any(t <= 0 for t in self.thresholds_m):
-            raise ConfigError("thresholds_m must be a list of distances greater than 0 "
-                              "(e.g. [400, 800, 1200])")
+        for name in ("walk_speed_kmh", "slow_walk_speed_kmh"):
+            if not math.isfinite(getattr(self, name)) or getattr(self, name) <= 0:
+                raise _bad(name, f"{name} must be a walking speed greater than 0 in km/h "
+                                 f"(e.g. 4.8), not {getattr(self, name)!r}")
+        if not self.thresholds_m or any(not math.isfinite(t) or t <= 0
+                                        for t in self.thresholds_m):
+            raise _bad("thresholds_m", f"thresholds_m must be a list of distances greater "
+                                       f"than 0 (e.g. [400, 800, 1200]), not {self.thresholds_m}")
         for name in ("max_snap_m", "decay_scale_m", "catchment_m", "max_distance_m",
                      "beyond_threshold_m", "osm_buffer_m"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be greater than 0")
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
+                raise _bad(name, f"{name} must be a distance greater than 0 in metres, "
+                                 f"not {value!r}")
+        if self.n_drivers < 0:
+            raise _bad("n_drivers", f"n_drivers must be 0 or more, not {self.n_drivers}")
         if self.file7_min_rows < 1:
-            raise ConfigError("file7_min_rows must be at least 1 (the full File 7 has 33,755)")
+            raise _bad("file7_min_rows",
+                       "file7_min_rows must be at least 1 (the full File 7 has 33,755)")
         for name in ("ons_boundaries_url", "ons_lookup_url", "overpass_url", "nominatim_url",
                      "file7_url"):
             url = getattr(self, name)
             if url and not url.startswith(("http://", "https://")):
-                raise ConfigError(f"{name} must be an http:// or https:// URL (or empty for "
-                                  f"the public service), not {url!r}")
+                raise _bad(name, f"{name} must be an http:// or https:// URL (or empty for "
+                                 f"the public service), not {url!r}")
         if self.normalisation not in ("rank_exp", "zscore", "minmax"):
-            raise ConfigError(f"normalisation must be rank_exp, zscore or minmax, "
-                              f"not {self.normalisation!r}")
+            raise _bad("normalisation", f"normalisation must be rank_exp, zscore or minmax, "
+                                        f"not {self.normalisation!r}")
         if self.decay not in ("gaussian", "exponential", "linear"):
-            raise ConfigError(f"decay must be gaussian, exponential or linear, not {self.decay!r}")
+            raise _bad("decay", f"decay must be gaussian, exponential or linear, "
+                                f"not {self.decay!r}")
         if self.origins not in ("buildings", "centroids"):
-            raise ConfigError(f"origins must be buildings or centroids, not {self.origins!r}")
+            raise _bad("origins", f"origins must be buildings or centroids, not {self.origins!r}")
         if self.network_keep not in ("largest", "all"):
-            raise ConfigError(f"network_keep must be largest or all, not {self.network_keep!r}")
+            raise _bad("network_keep", f"network_keep must be largest or all, "
+                                       f"not {self.network_keep!r}")
+        if not self.domains:
+            raise _bad("domains", "[domains] has no domain; give at least one, e.g. "
+                                  "[domains.access] with weight and indicators")
+        for name, dom in self.domains.items():
+            if not math.isfinite(dom.weight) or dom.weight < 0:
+                raise _bad("domains", f"[domains.{name}] weight must be a number >= 0, "
+                                      f"not {dom.weight!r}")
         total = sum(d.weight for d in self.domains.values())
-        if total <= 0 or any(d.weight < 0 for d in self.domains.values()):
-            raise ConfigError("domain weights must be >= 0 and not all 0")
+        if total <= 0:
+            raise _bad("domains", f"the domain weights ({', '.join(self.domains)}) are all 0, "
+                                  f"so the index would weigh nothing; give at least one "
+                                  f"domain a weight > 0 (weights are relative: 0.4/0.35/0.25 "
+                                  f"and 40/35/25 are the same)")
         for name, dom in self.domains.items():
             for ind in dom.indicators:
                 if ind.direction not in ("higher_is_worse", "lower_is_worse"):
-                    raise ConfigError(f"domain {name}: indicator {ind.column} direction must "
-                                      f"be higher_is_worse or lower_is_worse")
-                if ind.weight < 0:
-                    raise ConfigError(f"domain {name}: indicator {ind.column} weight must be >= 0")
+                    raise _bad("domains", f"[domains.{name}] indicator {ind.column} direction "
+                                          f"must be higher_is_worse or lower_is_worse, "
+                                          f"not {ind.direction!r}")
+                if not math.isfinite(ind.weight) or ind.weight < 0:
+                    raise _bad("domains", f"[domains.{name}] indicator {ind.column} weight "
+                                          f"must be a number >= 0, not {ind.weight!r}")
+            if dom.weight > 0 and not dom.indicators:
+                raise _bad("domains", f"[domains.{name}] has weight {dom.weight:g} but no "
+                                      f"indicators; list some (indicators = [\"gp_nearest_m\"]) "
+                                      f"or set its weight to 0")
+            if dom.weight > 0 and sum(i.weight for i in dom.indicators) <= 0:
+                raise _bad("domains", f"[domains.{name}] has weight {dom.weight:g} but all its "
+                                      f"indicator weights are 0, so it would weigh nothing; give "
+                                      f"an indicator a weight > 0 or set the domain weight to 0")
         return self
 
     def as_dict(self) -> dict[str, Any]:
@@ -172,6 +203,20 @@ class Settings:
 
 
 _FIELDS = {f.name for f in dataclasses.fields(Settings)}
+
+
+def _bad(key: str, message: str) -> ConfigError:
+    """A :class:`ConfigError` that remembers the setting it is about (``.key``)."""
+    exc = ConfigError(message)
+    exc.key = key  # type: ignore[attr-defined]
+    return exc
+
+
+def _number(value: Any, what: str) -> float:
+    """``value`` as a float, or a :class:`ConfigError` naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{what} must be a number, not {value!r}")
+    return float(value)
 
 
 def _nearest(key: str, valid: set[str]) -> str:
@@ -212,6 +257,15 @@ def _parse_deprivation(value: Any) -> list[DeprivationSource]:
                     raise ConfigError(f"unknown key {k!r} in [[deprivation]]{_nearest(k, valid)}")
             if "path" not in item:
                 raise ConfigError("each [[deprivation]] entry needs a path = \"FILE.csv\"")
+            for k in ("path", "kind", "code_column"):
+                if k in item and not isinstance(item[k], str):
+                    raise ConfigError(f"[[deprivation]] {k} must be a string, not {item[k]!r}")
+            cols = item.get("columns", {})
+            if not isinstance(cols, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in cols.items()):
+                raise ConfigError(f"[[deprivation]] columns must be a table of source column "
+                                  f"= \"indicator name\", e.g. columns = {{ income = "
+                                  f"\"income_score\" }}, not {cols!r}")
             out.append(DeprivationSource(**item))
         else:
             raise ConfigError("deprivation must be a path or a list of [[deprivation]] tables")
@@ -231,16 +285,31 @@ def _parse_domains(value: Any) -> dict[str, DomainSpec]:
                                   f"{_nearest(k, {'weight', 'indicators'})}")
         inds = []
         valid = {f.name for f in dataclasses.fields(IndicatorSpec)}
+        if not isinstance(spec["indicators"], list):
+            raise ConfigError(f"[domains.{name}] indicators must be a list, e.g. "
+                              f"indicators = [\"gp_nearest_m\"], not {spec['indicators']!r}")
         for ind in spec["indicators"]:
             if isinstance(ind, str):
                 inds.append(IndicatorSpec(ind))
                 continue
+            if not isinstance(ind, dict):
+                raise ConfigError(f"an indicator of [domains.{name}] must be a column name or "
+                                  f"{{ column = \"...\", weight = 1.0 }}, not {ind!r}")
             for k in ind:
                 if k not in valid:
                     raise ConfigError(f"unknown key {k!r} in an indicator of [domains.{name}]"
                                       f"{_nearest(k, valid)}")
-            inds.append(IndicatorSpec(**ind))
-        out[name] = DomainSpec(weight=float(spec.get("weight", 1.0)), indicators=inds)
+            if not isinstance(ind.get("column"), str):
+                raise ConfigError(f"an indicator of [domains.{name}] needs column = \"NAME\" "
+                                  f"(a string), not {ind.get('column')!r}")
+            if not isinstance(ind.get("direction", ""), str):
+                raise ConfigError(f"[domains.{name}] indicator {ind['column']} direction must "
+                                  f"be higher_is_worse or lower_is_worse")
+            weight = _number(ind.get("weight", 1.0),
+                             f"[domains.{name}] indicator {ind['column']} weight")
+            inds.append(IndicatorSpec(**{**ind, "weight": weight}))
+        weight = _number(spec.get("weight", 1.0), f"[domains.{name}] weight")
+        out[name] = DomainSpec(weight=weight, indicators=inds)
     return out
 
 
@@ -258,7 +327,8 @@ def settings_from_mapping(data: dict[str, Any], base: Settings | None = None) ->
         elif key == "thresholds_m":
             if not isinstance(value, list) or not all(
                     isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-                raise ConfigError("thresholds_m must be a list of numbers, e.g. [400, 800, 1200]")
+                raise ConfigError(f"thresholds_m must be a list of numbers, e.g. "
+                                  f"[400, 800, 1200], not {value!r}")
             value = sorted(float(v) for v in value)
         else:
             value = _check_type(key, value, getattr(defaults, key))
@@ -270,8 +340,10 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
                   ) -> Settings:
     """Read a TOML config (optional) and apply ``overrides`` (flags win). Validated."""
     data: dict[str, Any] = {}
+    where = ""
     if path:
         p = Path(path)
+        where = f"config file {p}: "
         if not p.is_file():
             raise ConfigError(f"config file {p} not found; give the path to a .toml file")
         try:
@@ -279,7 +351,18 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"config file {p} is not valid TOML ({exc}); "
                               "fix the line named") from exc
-    s = settings_from_mapping(data)
-    if overrides:
-        s = settings_from_mapping({k: v for k, v in overrides.items() if v is not None}, s)
-    return s.validate()
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    try:
+        s = settings_from_mapping(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}{exc}") from exc
+    try:
+        s = settings_from_mapping(flags, s)
+    except ConfigError as exc:
+        raise ConfigError(f"command line: {exc}") from exc
+    try:
+        return s.validate()
+    except ConfigError as exc:
+        key = getattr(exc, "key", "")
+        origin = "command line: " if key in flags else where if key in data else ""
+        raise ConfigError(f"{origin}{exc}") from exc

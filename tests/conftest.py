@@ -77,3 +77,63 @@ def http_server(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def cowes(tmp_path_factory):
+    """A small real extract: Cowes, cut from the embedded Isle of Wight data.
+
+    ``pbf``: every node in the box and every way touching it (with all its
+    nodes; no relations), so West and East Cowes are two networks joined by no
+    walkable way (the Medina has a chain ferry only); ``areas``: the 6 LSOAs
+    inside the box (GeoPackage, EPSG:4326, id column ``lsoa11_code``). A
+    complete ``socialrisk run`` on them takes about a second.
+    """
+    import geopandas as gpd
+    import osmium
+    import shapely
+
+    root = tmp_path_factory.mktemp("cowes")
+    x0, y0, x1, y1 = -1.325, 50.735, -1.27, 50.772
+
+    def inside(loc) -> bool:
+        return loc.valid() and x0 <= loc.lon <= x1 and y0 <= loc.lat <= y1
+
+    pbf = root / "cowes.osm.pbf"
+    with osmium.BackReferenceWriter(str(pbf), ref_src=str(IOW_PBF), overwrite=True) as w:
+        for obj in osmium.FileProcessor(str(IOW_PBF), osmium.osm.NODE | osmium.osm.WAY) \
+                .with_locations():
+            if obj.is_node():
+                if inside(obj.location):
+                    w.add_node(obj)
+            elif any(inside(n.location) for n in obj.nodes):
+                w.add_way(obj)
+    lsoa = gpd.read_file(IOW_LSOA)
+    box = shapely.box(x0 + 0.01, y0 + 0.006, x1 - 0.01, y1 - 0.006)
+    areas = root / "cowes.gpkg"
+    lsoa[lsoa.within(box)].to_file(areas, driver="GPKG")
+
+    class Cowes:
+        pass
+
+    Cowes.pbf, Cowes.areas, Cowes.root = pbf, areas, root
+    return Cowes
+
+
+def cli_error(argv: list[str], capsys, out: Path) -> str:
+    """Run ``socialrisk`` in-process expecting a user error; returns the error line.
+
+    Asserts the reliability contract: exit code 2, exactly one ``socialrisk:
+    error:`` line on stderr, no traceback, and no output directory at ``out``.
+    """
+    from socialrisk.cli import main
+
+    code = main(argv)
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.startswith("socialrisk: error:")]
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert not out.exists()
+    assert not list(out.parent.glob(f".{out.name}.part-*"))
+    return lines[0]
