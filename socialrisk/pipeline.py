@@ -253,7 +253,7 @@ def compute(p: Prepared, access: pd.DataFrame | None = None) -> RunResult:
 
 def run_and_write(settings: Settings) -> Path:
     """Run and write the outputs to ``settings.out``; returns the output directory."""
-    from socialrisk.outputs import write_run_outputs
+    from socialrisk.outputs import map_areas, write_run_outputs
     from socialrisk.webmap import build_map
 
     t0 = time.perf_counter()
@@ -261,8 +261,9 @@ def run_and_write(settings: Settings) -> Path:
     t1 = time.perf_counter()
 
     def render(path: Path) -> None:
-        tips = ["area_id", "population", "isolation_risk", "drivers"]
-        build_map(res.areas, res.amenities, res.labels, tips).save(str(path))
+        tips = [c for c in ["area_id", "population", "isolation_risk", "drivers"]
+                if res.areas[c].notna().any()]  # e.g. no population column: no tooltip row
+        build_map(map_areas(res.areas), res.amenities, res.labels, tips).save(str(path))
 
     out = write_run_outputs(settings.out, res.areas, res.amenities, res.amenity_polygons,
                             res.manifest, render if settings.map else None)
