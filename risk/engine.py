@@ -28,6 +28,8 @@ Conventions
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,6 +43,15 @@ log = logging.getLogger(__name__)
 
 #: memory budget (bytes) for one batch of dense Dijkstra rows in :func:`distances_within`
 BATCH_BYTES = 64 * 1024 * 1024
+#: networks with at least this many nodes use spatial tiles in :func:`distances_within`
+TILE_MIN_NODES = 20_000
+#: tile side as a multiple of the cutoff (at least ``TILE_MIN_M``)
+TILE_FACTOR = 1.0
+TILE_MIN_M = 500.0
+#: grid cell (metres) used to find the nodes around a tile
+TILE_CELL_M = 125.0
+#: default threads for tiles
+DEFAULT_WORKERS = 2
 
 
 def augmented_graph(network: WalkNetwork, sources: Attachments) -> sparse.csr_matrix:
@@ -160,14 +171,290 @@ def nearest_distance(network: WalkNetwork, sources: Attachments, targets: Attach
     return dist, src
 
 
+def tiling_is_exact(network: WalkNetwork) -> bool:
+    """Whether every edge is at least as long as the straight line between its end nodes.
+
+    Then the straight-line distance between two nodes never exceeds their
+    network distance, so every node within ``cutoff`` on the network of a
+    source lies inside the source's bounding box expanded by ``cutoff``, and so
+    does every node of every path of length <= ``cutoff`` from it: Dijkstra on
+    that subgraph is exact (see :func:`distances_within`). True for networks
+    built by :func:`~socialrisk.geo.network.network_from_edges`, whose lengths
+    are measured in the projected CRS.
+    """
+    if network.n_edges == 0:
+        return True
+    cached = getattr(network, "_engine_tiling_exact", None)
+    if cached is None:
+        euclid = np.hypot(network.x[network.u] - network.x[network.v],
+                          network.y[network.u] - network.y[network.v])
+        cached = bool(np.all(network.length >= euclid * (1 - 1e-12)))
+        object.__setattr__(network, "_engine_tiling_exact", cached)
+    return cached
+
+
+class _Tiler:
+    """Source tiles and the network subgraph around each (exact local Dijkstra).
+
+    Nodes are bucketed on a grid of ``cell_m`` squares (sorted by cell), so the
+    nodes of any box are a few contiguous slices; a tile's subgraph is every
+    node of the cells that meet the tile's bounding box expanded by
+    ``cutoff + margin`` (a superset of the box, which keeps it exact).
+    """
+
+    def __init__(self, network: WalkNetwork, cutoff: float, cell_m: float):
+        self.net = network
+        self.csr = network.csr()
+        self.cell = float(cell_m)
+        # a little more than the cutoff: covers float rounding in the path sums
+        self.reach = cutoff * (1 + 1e-9) + 1e-6
+        self.x0, self.y0 = float(network.x.min()), float(network.y.min())
+        cx = ((network.x - self.x0) // self.cell).astype(np.int64)
+        cy = ((network.y - self.y0) // self.cell).astype(np.int64)
+        self.ny = int(cy.max()) + 1
+        self.nx = int(cx.max()) + 1
+        key = cx * self.ny + cy
+        self.order = np.argsort(key, kind="stable")
+        self.key = key[self.order]
+        self.local = np.full(network.n_nodes, -1, dtype=np.int64)
+
+    def nodes_in_box(self, xmin: float, ymin: float, xmax: float, ymax: float) -> np.ndarray:
+        """Node positions of the grid cells meeting the box (sorted by cell)."""
+        c = self.cell
+        cx0 = max(0, int((xmin - self.x0) // c))
+        cx1 = min(self.nx - 1, int((xmax - self.x0) // c))
+        cy0 = max(0, int((ymin - self.y0) // c))
+        cy1 = min(self.ny - 1, int((ymax - self.y0) // c))
+        if cx1 < cx0 or cy1 < cy0:
+            return np.zeros(0, dtype=np.int64)
+        rows = np.arange(cx0, cx1 + 1, dtype=np.int64) * self.ny
+        lo = np.searchsorted(self.key, rows + cy0, side="left")
+        hi = np.searchsorted(self.key, rows + cy1, side="right")
+        return np.concatenate([self.order[a:b] for a, b in zip(lo, hi, strict=True)])
+
+    def subgraph(self, nodes: np.ndarray, sources: Attachments,
+                 batch: np.ndarray) -> sparse.csr_matrix:
+        """Subgraph on ``nodes`` plus one virtual node per batch source (rows ``len(nodes) + i``).
+
+        Not thread-safe across calls (uses a shared position map); callers lock.
+        """
+        net = self.csr
+        ns = nodes.size
+        local = self.local
+        local[nodes] = np.arange(ns)
+        start = net.indptr[nodes]
+        cnt = net.indptr[nodes + 1] - start
+        idx = np.repeat(start - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+        col = local[net.indices[idx]]
+        row = np.repeat(np.arange(ns), cnt)
+        keep = col >= 0
+        # virtual nodes of the batch (same de-duplication as augmented_graph)
+        lo = np.searchsorted(sources.item, batch, side="left")
+        hi = np.searchsorted(sources.item, batch, side="right")
+        k = hi - lo
+        att = np.repeat(lo - np.cumsum(k) + k, k) + np.arange(int(k.sum()))
+        v_row = ns + np.repeat(np.arange(batch.size), k)
+        v_col = local[sources.node[att]]
+        local[nodes] = -1
+        if (v_col < 0).any():
+            raise RuntimeError("tile subgraph misses a source attachment node")
+        v_off = sources.offset[att]
+        order = np.lexsort((v_off, v_col, v_row))
+        v_row, v_col, v_off = v_row[order], v_col[order], v_off[order]
+        first = np.ones(v_row.size, dtype=bool)
+        first[1:] = (v_row[1:] != v_row[:-1]) | (v_col[1:] != v_col[:-1])
+        rows = np.concatenate([row[keep], v_row[first]])
+        cols = np.concatenate([col[keep], v_col[first]])
+        data = np.concatenate([net.data[idx][keep].astype(np.float64),
+                               v_off[first].astype(np.float64)])
+        m = ns + batch.size
+        counts = np.bincount(rows, minlength=m)
+        indptr = np.zeros(m + 1, dtype=np.int32)
+        np.cumsum(counts, out=indptr[1:])
+        # rows are already grouped (network rows ascending, then virtual rows)
+        return sparse.csr_matrix((data, cols.astype(np.int32), indptr), shape=(m, m))
+
+    def tiles(self, sources: Attachments, items: np.ndarray,
+              tile_m: float) -> list[tuple[np.ndarray, tuple[float, float, float, float]]]:
+        """Source items grouped by ``tile_m`` squares, with each group's expanded box."""
+        x = self.net.x[sources.node]
+        y = self.net.y[sources.node]
+        starts = np.searchsorted(sources.item, items)  # every item in ``items`` is snapped
+        xmin = np.minimum.reduceat(x, starts) if x.size else x
+        xmax = np.maximum.reduceat(x, starts) if x.size else x
+        ymin = np.minimum.reduceat(y, starts) if y.size else y
+        ymax = np.maximum.reduceat(y, starts) if y.size else y
+        # reduceat over all attachments: segments start at every snapped item
+        tx = (((xmin + xmax) / 2 - self.x0) // tile_m).astype(np.int64)
+        ty = (((ymin + ymax) / 2 - self.y0) // tile_m).astype(np.int64)
+        key = tx * (int(ty.max()) + 1) + ty
+        order = np.argsort(key, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1], True])
+        out = []
+        r = self.reach
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            sel = order[a:b]
+            out.append((items[sel], (float(xmin[sel].min()) - r, float(ymin[sel].min()) - r,
+                                     float(xmax[sel].max()) + r, float(ymax[sel].max()) + r)))
+        return out
+
+
+class _TargetIndex:
+    """Target attachments grouped by node, and the same-edge direct pairs within a cutoff."""
+
+    def __init__(self, n: int, sources: Attachments, targets: Attachments, cutoff: float):
+        by_node = np.argsort(targets.node, kind="stable")
+        self.item = targets.item[by_node]
+        self.off = targets.offset[by_node]
+        self.first = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(targets.node, minlength=n), out=self.first[1:])
+        self.has_target = self.first[1:] > self.first[:-1]
+        self.nt = targets.n_items
+        # one attachment per item: (source, target) pairs from one batch are unique
+        self.single = bool(np.all(np.bincount(targets.item, minlength=1) <= 1))
+        direct = _same_edge_pairs(sources, targets)
+        direct = direct[direct["cost"] <= cutoff].sort_values("source", kind="stable")
+        self.d_src = direct["source"].to_numpy(np.int64)
+        self.d_tgt = direct["target"].to_numpy(np.int64)
+        self.d_cost = direct["cost"].to_numpy(np.float64)
+
+    def pairs(self, batch: np.ndarray, d: np.ndarray, nodes: np.ndarray | None,
+              cutoff: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row in batch, target item, smallest cost) for every pair within ``cutoff``.
+
+        ``d`` holds Dijkstra distances of the batch to ``nodes`` (all nodes when None).
+        Rows are sorted by (row, target) unless the pairs are unique already.
+        """
+        has = self.has_target if nodes is None else self.has_target[nodes]
+        reached = d <= cutoff
+        reached &= has[None, :]
+        r, nd_local = np.nonzero(reached)
+        nd = nd_local if nodes is None else nodes[nd_local]
+        cnt = self.first[nd + 1] - self.first[nd]
+        if self.single:
+            att = self.first[nd]
+            cost = d[r, nd_local] + self.off[att]
+            row, tgt = r, self.item[att]
+        else:
+            rep = np.repeat(np.arange(r.size), cnt)
+            att = np.repeat(self.first[nd], cnt) + (np.arange(rep.size)
+                                                    - np.repeat(np.cumsum(cnt) - cnt, cnt))
+            cost = d[r, nd_local][rep] + self.off[att]
+            row, tgt = r[rep], self.item[att]
+        unique = self.single
+        lo, hi = np.searchsorted(self.d_src, [batch.min(), batch.max() + 1])
+        if hi > lo:
+            pos = np.searchsorted(batch, self.d_src[lo:hi]) if _is_sorted(batch) else None
+            if pos is None:
+                order = np.argsort(batch)
+                pos = order[np.searchsorted(batch[order], self.d_src[lo:hi])]
+            pos = np.minimum(pos, batch.size - 1)
+            hit = batch[pos] == self.d_src[lo:hi]
+            if hit.any():
+                row = np.concatenate([row, pos[hit]])
+                tgt = np.concatenate([tgt, self.d_tgt[lo:hi][hit]])
+                cost = np.concatenate([cost, self.d_cost[lo:hi][hit]])
+                unique = False
+        ok = cost <= cutoff
+        row, tgt, cost = row[ok], tgt[ok], cost[ok]
+        if unique or row.size == 0:
+            return row, tgt, cost
+        # smallest cost per (row, target) pair, in (row, target) order
+        key = row.astype(np.int64) * self.nt + tgt
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        return (row[order[starts]], tgt[order[starts]],
+                np.minimum.reduceat(cost[order], starts))
+
+
+def _is_sorted(a: np.ndarray) -> bool:
+    return bool(a.size < 2 or np.all(a[1:] >= a[:-1]))
+
+
+def _use_tiles(network: WalkNetwork, tiled: bool | None) -> bool:
+    if tiled is False:
+        return False
+    exact = tiling_is_exact(network)
+    if tiled and not exact:
+        raise ValueError("tiled=True needs edge lengths >= the straight-line distance between "
+                         "their end nodes (see tiling_is_exact)")
+    return exact and (bool(tiled) or network.n_nodes >= TILE_MIN_NODES)
+
+
+def _batches(network: WalkNetwork, sources: Attachments, src_items: np.ndarray,
+             cutoff: float, batch_size: int | None, tiled: bool, workers: int,
+             consume) -> None:
+    """Run bounded Dijkstra from every source item and hand each batch to ``consume``.
+
+    ``consume(batch, d, nodes)`` gets the batch's source items, their distances
+    (rows) to ``nodes`` (network node positions; None: all nodes, in order).
+    Untiled: Dijkstra on the whole augmented graph. Tiled: on the subgraph of
+    each tile (exact, see :func:`tiling_is_exact`); tiles run on ``workers``
+    threads (csgraph releases the GIL), so ``consume`` must be thread-safe.
+    """
+    n = network.n_nodes
+    if not tiled:
+        graph = augmented_graph(network, sources)
+        if batch_size is None:
+            batch_size = max(1, int(BATCH_BYTES // (9 * graph.shape[0])))
+        for b in range(0, src_items.size, batch_size):
+            batch = src_items[b:b + batch_size]
+            d = csgraph.dijkstra(graph, directed=True, indices=n + batch, limit=cutoff)[:, :n]
+            consume(batch, d, None)
+        return
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    tiler = _Tiler(network, cutoff, TILE_CELL_M)
+    tile_m = max(TILE_MIN_M, TILE_FACTOR * cutoff)
+    lock = threading.Lock()
+
+    def run(tile) -> None:
+        items, box = tile
+        nodes = tiler.nodes_in_box(*box)
+        per = batch_size or max(1, int(BATCH_BYTES // (9 * (nodes.size + items.size))))
+        for b in range(0, items.size, per):
+            batch = items[b:b + per]
+            with lock:
+                sub = tiler.subgraph(nodes, sources, batch)
+            d = csgraph.dijkstra(sub, directed=True, indices=nodes.size + np.arange(batch.size),
+                                 limit=cutoff)[:, :nodes.size]
+            consume(batch, d, nodes)
+
+    tiles = tiler.tiles(sources, src_items, tile_m)
+    if workers <= 1:
+        for t in tiles:
+            run(t)
+    else:
+        with ThreadPoolExecutor(workers) as ex:
+            for _ in ex.map(run, tiles):
+                pass
+
+
+def _workers(workers: int | None) -> int:
+    if workers is None:
+        return max(1, min(DEFAULT_WORKERS, os.cpu_count() or 1))
+    return max(1, int(workers))
+
+
 def distances_within(network: WalkNetwork, sources: Attachments, targets: Attachments,
-                     cutoff: float, batch_size: int | None = None) -> pd.DataFrame:
+                     cutoff: float, batch_size: int | None = None, tiled: bool | None = None,
+                     workers: int | None = None) -> pd.DataFrame:
     """Every (source item, target item) pair within ``cutoff`` metres on the network.
 
     This is the *cost table* used for counts, gravity sums and 2SFCA. Sources
     are processed in batches (Dijkstra with ``limit=cutoff``); only the target
     attachment nodes are read from each batch, so memory stays bounded by
     ``BATCH_BYTES`` plus the pairs found.
+
+    On large networks (``TILE_MIN_NODES`` nodes or more) sources are grouped in
+    spatial tiles and each tile runs Dijkstra on the subgraph of nodes within
+    ``cutoff`` (straight line) of the tile's sources, so the cost grows with the
+    local network size, not the whole network. This is exact when edges are at
+    least as long as the straight line between their end nodes
+    (:func:`tiling_is_exact`; otherwise the whole graph is used): the result is
+    identical to the untiled one.
 
     Parameters
     ----------
@@ -177,6 +464,10 @@ def distances_within(network: WalkNetwork, sources: Attachments, targets: Attach
         Largest cost kept, in metres (inclusive). Must be finite.
     batch_size : int, optional
         Sources per Dijkstra call; by default as many as fit in ``BATCH_BYTES``.
+    tiled : bool, optional
+        Force (True) or forbid (False) spatial tiles; None decides by network size.
+    workers : int, optional
+        Threads for tiles (default ``min(DEFAULT_WORKERS, cpu count)``).
 
     Returns
     -------
@@ -189,63 +480,128 @@ def distances_within(network: WalkNetwork, sources: Attachments, targets: Attach
     if not np.isfinite(cutoff) or cutoff < 0:
         raise ValueError("cutoff must be a finite distance >= 0 in metres")
     _check(network, sources, targets)
-    n = network.n_nodes
     empty = pd.DataFrame({"source": np.zeros(0, np.int64), "target": np.zeros(0, np.int64),
                           "cost": np.zeros(0)})
     src_items = np.flatnonzero(sources.snapped)
     if src_items.size == 0 or targets.item.size == 0:
         return empty
-    graph = augmented_graph(network, sources)
-    nt = targets.n_items
-    # target attachments grouped by node: node -> attachments[first[node]:first[node+1]]
-    by_node = np.argsort(targets.node, kind="stable")
-    a_item = targets.item[by_node]
-    a_off = targets.offset[by_node]
-    first = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(targets.node, minlength=n), out=first[1:])
-    has_target = first[1:] > first[:-1]
-    if batch_size is None:
-        batch_size = max(1, int(BATCH_BYTES // (9 * graph.shape[0])))
-    # same-edge direct paths, sorted by source so each batch takes a slice
-    direct = _same_edge_pairs(sources, targets)
-    direct = direct[direct["cost"] <= cutoff].sort_values("source", kind="stable")
-    d_src = direct["source"].to_numpy(np.int64)
-    d_tgt = direct["target"].to_numpy(np.int64)
-    d_cost = direct["cost"].to_numpy(np.float64)
-    frames = []
-    for b in range(0, src_items.size, batch_size):
-        batch = src_items[b:b + batch_size]
-        d = csgraph.dijkstra(graph, directed=True, indices=n + batch, limit=cutoff)[:, :n]
-        reached = d <= cutoff
-        reached &= has_target[None, :]
-        r, nd = np.nonzero(reached)
-        # expand every reached node into its target attachments
-        cnt = first[nd + 1] - first[nd]
-        rep = np.repeat(np.arange(r.size), cnt)
-        att = np.repeat(first[nd], cnt) + (np.arange(rep.size) - np.repeat(np.cumsum(cnt) - cnt,
-                                                                              cnt))
-        cost = d[r, nd][rep] + a_off[att]
-        row = r[rep]
-        tgt = a_item[att]
-        lo, hi = np.searchsorted(d_src, [batch[0], batch[-1] + 1])
-        if hi > lo:
-            row = np.concatenate([row, np.searchsorted(batch, d_src[lo:hi])])
-            tgt = np.concatenate([tgt, d_tgt[lo:hi]])
-            cost = np.concatenate([cost, d_cost[lo:hi]])
-        ok = cost <= cutoff
-        if not ok.any():
-            continue
-        row, tgt, cost = row[ok], tgt[ok], cost[ok]
-        # smallest cost per (source, target) pair, in (source, target) order
-        key = row.astype(np.int64) * nt + tgt
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        frames.append(pd.DataFrame({"source": batch[row[order[starts]]].astype(np.int64),
-                                    "target": tgt[order[starts]].astype(np.int64),
-                                    "cost": np.minimum.reduceat(cost[order], starts)}))
-    if not frames:
+    index = _TargetIndex(network.n_nodes, sources, targets, cutoff)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def consume(batch, d, nodes) -> None:
+        row, tgt, cost = index.pairs(batch, d, nodes, cutoff)
+        if row.size:
+            parts.append((batch[row].astype(np.int64), tgt.astype(np.int64), cost))
+
+    use = _use_tiles(network, tiled)
+    _batches(network, sources, src_items, cutoff, batch_size, use, _workers(workers), consume)
+    if not parts:
         return empty
-    out = pd.concat(frames, ignore_index=True)
+    s = np.concatenate([p[0] for p in parts])
+    t = np.concatenate([p[1] for p in parts])
+    c = np.concatenate([p[2] for p in parts])
+    order = np.lexsort((t, s))
+    s, t, c = s[order], t[order], c[order]
+    out = pd.DataFrame({"source": s, "target": t, "cost": c})
     log.debug("distances_within: %d pairs within %g m", len(out), cutoff)
     return out
+
+
+def counts_within(network: WalkNetwork, sources: Attachments | Sequence[Attachments],
+                  targets: Attachments, thresholds: Sequence[float],
+                  batch_size: int | None = None, tiled: bool | None = None,
+                  workers: int | None = None, return_nearest: bool = False
+                  ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Number of source items within each threshold of every target item.
+
+    The same pairs as :func:`distances_within` with ``cutoff = max(thresholds)``
+    (a pair counts when its cost is ``<= threshold``), counted batch by batch
+    without keeping the pairs, so memory does not grow with their number.
+    Several source sets (e.g. one per amenity category) are counted in one
+    pass over the network.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    sources : Attachments or sequence of Attachments
+        One set, or several (counted separately).
+    targets : Attachments
+    thresholds : sequence of float
+        Distances in metres (finite, >= 0).
+    batch_size, tiled, workers
+        As in :func:`distances_within`.
+    return_nearest : bool
+        Also return the distance to the nearest source of each set, from the
+        same Dijkstra runs (no extra search).
+
+    Returns
+    -------
+    counts : ndarray of int64, shape (n_sets, len(thresholds), targets.n_items)
+        ``[k, j, i]``: sources of set ``k`` within ``thresholds[j]`` of target
+        ``i``. ``n_sets`` is 1 for a single :class:`Attachments`. Unsnapped
+        targets count 0 (callers mask them as unknown).
+    nearest : ndarray of float64, shape (n_sets, targets.n_items)
+        Only with ``return_nearest``: identical to the distances of
+        :func:`nearest_distance` with ``limit = max(thresholds)`` (``inf``
+        beyond it, ``NaN`` for unsnapped targets).
+    """
+    sets = [sources] if isinstance(sources, Attachments) else list(sources)
+    thr = np.asarray(thresholds, dtype=np.float64)
+    if thr.ndim != 1 or thr.size == 0 or not np.all(np.isfinite(thr)) or np.any(thr < 0):
+        raise ValueError("thresholds must be finite distances >= 0 in metres")
+    _check(network, *sets, targets)
+    nt, ns, nk = targets.n_items, len(sets), thr.size
+    counts = np.zeros(ns * nk * nt, dtype=np.int64)
+    near = np.full(ns * nt, np.inf) if return_nearest else np.zeros(0)
+
+    def result():
+        c = counts.reshape(ns, nk, nt)
+        if not return_nearest:
+            return c
+        d = near.reshape(ns, nt)
+        d[:, ~targets.snapped] = np.nan
+        return c, d
+
+    if ns == 0 or targets.item.size == 0:
+        return result()
+    cutoff = float(thr.max())
+    allsrc, group = _concat(sets)
+    src_items = np.flatnonzero(allsrc.snapped)
+    if src_items.size == 0:
+        return result()
+    index = _TargetIndex(network.n_nodes, allsrc, targets, cutoff)
+    import threading
+
+    lock = threading.Lock()
+
+    def consume(batch, d, nodes) -> None:
+        row, tgt, cost = index.pairs(batch, d, nodes, cutoff)
+        if not row.size:
+            return
+        base = group[batch[row]] * (nk * nt) + tgt
+        idx = [base[cost <= t] + j * nt for j, t in enumerate(thr)]
+        flat = np.concatenate(idx)
+        with lock:
+            np.add.at(counts, flat, 1)
+            if return_nearest:
+                np.minimum.at(near, group[batch[row]] * nt + tgt, cost)
+
+    use = _use_tiles(network, tiled)
+    _batches(network, allsrc, src_items, cutoff, batch_size, use, _workers(workers), consume)
+    return result()
+
+
+def _concat(sets: list[Attachments]) -> tuple[Attachments, np.ndarray]:
+    """Source sets as one :class:`Attachments` (items renumbered in order) and each item's set."""
+    offsets = np.cumsum([0] + [a.n_items for a in sets])
+    att = Attachments(
+        item=np.concatenate([a.item + o for a, o in zip(sets, offsets, strict=False)]),
+        node=np.concatenate([a.node for a in sets]),
+        offset=np.concatenate([a.offset for a in sets]),
+        edge=np.concatenate([a.edge for a in sets]),
+        along=np.concatenate([a.along for a in sets]),
+        snap_m=np.concatenate([a.snap_m for a in sets]),
+        snapped=np.concatenate([a.snapped for a in sets]),
+    )
+    group = np.repeat(np.arange(len(sets)), [a.n_items for a in sets])
+    return att, group
