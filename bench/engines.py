@@ -100,7 +100,7 @@ def iow_problem() -> Problem:
     pts = amen.geometry.representative_point()
     nodes = _nearest_nodes(net, pts.x.to_numpy(), pts.y.to_numpy())
     cats = [c for c in _categories() if (amen["category"] == c).any()]
-    sources = {c: np.unique(nodes[(amen["category"] == c).to_numpy()]) for c in cats}
+    sources = {c: np.sort(nodes[(amen["category"] == c).to_numpy()]) for c in cats}
     counts = {c: int((amen["category"] == c).sum()) for c in cats}
     return Problem("iow", net, sources, "real: Isle of Wight OSM 2020-04-22",
                    {"amenities_per_category": counts})

@@ -12,6 +12,17 @@ without reaching either end node; this path (``snap_s + |along_s - along_t| +
 snap_t``) is added exactly, so distances are exact shortest paths of the
 snapping model (walk straight to the nearest edge, then along the network).
 
+Bounded searches (:func:`distances_within`, :func:`counts_within`) run one
+Dijkstra per source item with ``limit = cutoff``. On networks whose edges are
+never shorter than the straight line between their end nodes (true when
+lengths are measured in the projected CRS; :func:`tiling_is_exact`), sources
+are grouped in spatial tiles and each tile searches only the subgraph of nodes
+within ``cutoff`` (straight line) of its sources: every node within ``cutoff``
+on the network, and every node on a path to it, lies in that subgraph, so the
+results are identical to a search of the whole graph while the cost follows
+the local network size. :func:`counts_within` counts pairs within thresholds
+(and the nearest source within the cutoff) without keeping the pairs.
+
 Conventions
 -----------
 * Results are aligned to the target items (position ``i`` is target item ``i``).
