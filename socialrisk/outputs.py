@@ -144,7 +144,9 @@ def write_run_outputs(
     if target.exists() and not target.is_dir():
         raise InputError(f"--out {target} is a file; give a directory path")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.part-"))
+    recover_interrupted(target)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent,
+                                prefix=f".{target.name}.part-{os.getpid()}-"))
     umask = os.umask(0)
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; outputs are for sharing
@@ -170,6 +172,40 @@ def write_run_outputs(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def recover_interrupted(target: Path) -> None:
+    """Tidy up after a run that was killed (SIGKILL, power loss) while writing ``target``.
+
+    A temporary ``.NAME.part-PID-*`` directory of a dead process is removed. A
+    ``.NAME.old-PID`` directory of a dead process is the previous output: it is
+    moved back when the kill came between the two renames (no ``target``), and
+    removed otherwise.
+    """
+    for p in target.parent.glob(f".{target.name}.part-*"):
+        pid = p.name[len(f".{target.name}.part-"):].split("-", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            log.info("removing %s, left by an interrupted run", p)
+            shutil.rmtree(p, ignore_errors=True)
+    for p in target.parent.glob(f".{target.name}.old-*"):
+        pid = p.name[len(f".{target.name}.old-"):]
+        if not pid.isdigit() or _pid_alive(int(pid)):
+            continue
+        if target.exists():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            log.warning("restoring the previous outputs of %s from an interrupted run", target)
+            os.replace(p, target)
 
 
 def _swap_into_place(tmp: Path, target: Path) -> None:

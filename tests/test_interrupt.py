@@ -87,3 +87,29 @@ def test_sigint_on_a_first_run_leaves_no_target(cowes, tmp_path):
     assert res.returncode == 130
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name != "cache"] == []
+
+
+def test_leftovers_of_a_killed_run_are_recovered(tmp_path):
+    """A dead process's temp dir is removed; its .old dir is restored when the target is gone."""
+    import subprocess
+    import sys
+
+    from socialrisk.outputs import recover_interrupted
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    pid = int(dead.stdout)  # a process that has exited
+    target = tmp_path / "out"
+    part = tmp_path / f".out.part-{pid}-abc"
+    part.mkdir()
+    (part / "areas.csv").write_text("half")
+    old = tmp_path / f".out.old-{pid}"
+    old.mkdir()
+    (old / "areas.csv").write_text("previous")
+    recover_interrupted(target)
+    assert not part.exists()
+    assert (target / "areas.csv").read_text() == "previous" and not old.exists()
+    # with the target in place, a stale .old dir is simply removed
+    old.mkdir()
+    recover_interrupted(target)
+    assert not old.exists() and (target / "areas.csv").read_text() == "previous"
