@@ -8,9 +8,7 @@ areas, and offers a one-page report. The maths is in
 
 from __future__ import annotations
 
-import io
 import logging
-import warnings
 
 import folium
 import geopandas as gpd
@@ -92,24 +90,16 @@ def clicked_map(fmap: folium.Map, key: str, height: int = 480) -> None:
 
 
 def read_site_upload(data: bytes, filename: str) -> gpd.GeoDataFrame:
-    """Site polygons from an uploaded GeoJSON or GeoPackage, in EPSG:4326.
+    """Site polygons from an uploaded GeoJSON, GeoPackage or zipped Shapefile, in EPSG:4326.
 
     Raises
     ------
     InputError
         With the fix, when the file cannot be read or holds no polygons.
     """
-    if len(data) > 20 * 1024 * 1024:
-        raise InputError("the file is larger than 20 MB; upload only the site polygons")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # in-memory file name
-            gdf = gpd.read_file(io.BytesIO(data))
-    except Exception as exc:  # pyogrio raises several types for unreadable files
-        log.info("site upload %s not readable: %s", filename, exc)
-        raise InputError(f"{filename} could not be read as GeoJSON or GeoPackage; export "
-                         "the sites from your GIS as GeoJSON (EPSG:4326) or GeoPackage") \
-            from exc
+    from socialrisk.geo.uploads import read_upload_layer
+
+    gdf = read_upload_layer(data, filename)  # size, type and zip safety checked there
     if gdf.empty:
         raise InputError(f"{filename} has no features; draw the site polygons and save again")
     if gdf.crs is None:
@@ -160,8 +150,9 @@ def render(state) -> None:
                     horizontal=True, key="site_mode")
     polygon, at, title = None, "edge", ""
     if mode == "Upload site polygons":
-        up = st.file_uploader("GeoJSON or GeoPackage of site polygons",
-                              type=["geojson", "json", "gpkg"], key="site_upload")
+        up = st.file_uploader("Site polygons (GeoJSON, GeoPackage or zipped Shapefile)",
+                              type=["geojson", "json", "gpkg", "zip"], key="site_upload",
+                              max_upload_size=20)
         if up is None:
             st.info("Upload a small file of site polygons (GeoJSON or GeoPackage).")
             return
