@@ -98,6 +98,10 @@ def test_map_has_attribution_and_layers(iow_run):
     assert "OpenStreetMap contributors" in html
     assert "Open Government Licence v3.0" in html
     assert "GP surgery" in html and "Isolation risk" in html
+    # self-contained: the vendored Leaflet is embedded, no CDN, and the legend is plain HTML
+    assert "socialrisk-legend" in html and "Isolation-risk decile" in html
+    assert '<script src="data:text/javascript;base64,' in html
+    assert "cdn.jsdelivr" not in html and "jquery" not in html.lower()
 
 
 @pytest.mark.parametrize("flags, words", [
