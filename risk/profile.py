@@ -1,0 +1,128 @@
+"""One area's profile and the underserved-area filter, over the output areas table."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+DOMAIN_COLUMNS = ("access_score", "deprivation_score", "demographic_score")
+
+
+def lower_is_better(column: str) -> bool:
+    """True for distances, walking times, shares beyond a distance and risk/deprivation scores."""
+    return not column.endswith(("_count_400m", "_count_800m", "_count_1200m", "_gravity",
+                                "_e2sfca", "_rank", "_decile"))
+
+
+def share_worse(values: pd.Series, value: float, column: str) -> float:
+    """Share (0..1) of the other areas with a better value than ``value`` (NaN if unknown).
+
+    "Better" is lower for distances, minutes and scores, higher for counts and access.
+    """
+    x = pd.to_numeric(values, errors="coerce").dropna()
+    if not np.isfinite(value) or x.empty:
+        return float("nan")
+    better = (x < value) if lower_is_better(column) else (x > value)
+    return float(better.sum() / len(x))
+
+
+@dataclass
+class AreaProfile:
+    """What the app shows for a clicked area."""
+
+    area_id: str
+    name: str
+    population: float
+    decile: float
+    risk: float
+    drivers: str
+    domains: pd.DataFrame     # domain, score, share of areas with a lower score
+    access: pd.DataFrame      # category, nearest_m, walk_min, count_800m, share_better
+
+
+def area_profile(areas: pd.DataFrame, area_id: str, categories: dict[str, str]) -> AreaProfile:
+    """Profile of one area and how it compares with the rest.
+
+    Parameters
+    ----------
+    areas : DataFrame
+        The output areas table.
+    area_id : str
+        The area.
+    categories : dict
+        Category -> label, in display order.
+
+    Raises
+    ------
+    KeyError
+        When ``area_id`` is not in the table.
+    """
+    hit = areas.index[areas["area_id"].astype(str) == str(area_id)]
+    if len(hit) == 0:
+        raise KeyError(f"no area {area_id!r}")
+    row = areas.loc[hit[0]]
+    others = areas.drop(index=hit[0])
+
+    def get(col: str) -> float:
+        v = row.get(col, np.nan)
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return float("nan")
+
+    doms = [{"domain": c.removesuffix("_score"), "score": get(c),
+             "share_of_areas_lower": share_worse(others[c], get(c), c)}
+            for c in DOMAIN_COLUMNS if c in areas.columns]
+    acc = []
+    for cat, label in categories.items():
+        col = f"{cat}_walk_min"
+        if col not in areas.columns:
+            continue
+        acc.append({"category": cat, "label": label, "nearest_m": get(f"{cat}_nearest_m"),
+                    "walk_min": get(col), "count_800m": get(f"{cat}_count_800m"),
+                    "share_of_areas_better": share_worse(others[col], get(col), col)})
+    name = row.get("area_name", "")
+    return AreaProfile(
+        area_id=str(row["area_id"]), name=name if isinstance(name, str) else "",
+        population=get("population"), decile=get("isolation_risk_decile"),
+        risk=get("isolation_risk"),
+        drivers=row.get("drivers", "") if isinstance(row.get("drivers", ""), str) else "",
+        domains=pd.DataFrame(doms, columns=["domain", "score", "share_of_areas_lower"]),
+        access=pd.DataFrame(acc, columns=["category", "label", "nearest_m", "walk_min",
+                                          "count_800m", "share_of_areas_better"]))
+
+
+def underserved(areas: pd.DataFrame, deciles: list[int] | None = None,
+                category: str | None = None, beyond_min: float | None = None) -> pd.DataFrame:
+    """Areas ranked by isolation risk (highest first), filtered.
+
+    Parameters
+    ----------
+    areas : DataFrame
+        The output areas table.
+    deciles : list of int, optional
+        Keep areas in these isolation-risk deciles (1 = highest risk).
+    category, beyond_min : optional
+        Keep areas whose mean walk to the nearest ``category`` is more than
+        ``beyond_min`` minutes (areas with unknown access are left out).
+
+    Returns
+    -------
+    DataFrame
+        The kept rows, sorted by ``isolation_risk`` descending (unknown risk last).
+    """
+    keep = pd.Series(True, index=areas.index)
+    if deciles:
+        keep &= areas["isolation_risk_decile"].isin(deciles)
+    if category and beyond_min is not None:
+        col = f"{category}_walk_min"
+        if col not in areas.columns:
+            raise KeyError(f"the areas table has no {col!r}")
+        keep &= pd.to_numeric(areas[col], errors="coerce") > beyond_min
+    return areas[keep].sort_values("isolation_risk", ascending=False, na_position="last",
+                                   kind="stable")

@@ -1,0 +1,127 @@
+"""Page: explore the map (planners).
+
+A choropleth of isolation risk or any indicator (socialrisk.webmap), amenity
+layers, and the profile of a clicked area (:func:`socialrisk.risk.profile.area_profile`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from socialrisk.outputs import map_areas
+from socialrisk.risk.profile import area_profile
+from socialrisk.webmap import (
+    add_amenity_layers,
+    add_choropleth,
+    base_map,
+    classify,
+    format_value,
+    indicator_label,
+)
+
+log = logging.getLogger(__name__)
+
+SCHEMES = {"Deciles": "deciles", "Quintiles": "quintiles", "10 equal intervals": "equal"}
+
+
+def indicator_choices(areas: pd.DataFrame) -> list[str]:
+    """Numeric columns with at least one value, isolation risk first."""
+    first = ["isolation_risk_decile", "isolation_risk", "access_score", "deprivation_score",
+             "demographic_score", "imd_decile", "imd_score"]
+    skip = {"n_origins", "origin_weight", "isolation_risk_missing"}
+    num = [c for c in areas.columns if c not in skip and pd.api.types.is_numeric_dtype(areas[c])
+           and areas[c].notna().any()]
+    return [c for c in first if c in num] + [c for c in num if c not in first]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _map_areas(_areas, key):
+    return map_areas(_areas).to_crs("EPSG:4326").reset_index(drop=True)
+
+
+def render(state) -> None:
+    """The explore page."""
+    r = getattr(state, "result", None)
+    if r is None:
+        st.error("No run is loaded. Choose the Isle of Wight default or a run output "
+                 "directory in the sidebar.")
+        return
+    labels = state.labels
+    areas = r.areas
+    st.header("Explore: isolation risk and access, area by area")
+    c1, c2, c3 = st.columns([3, 2, 2])
+    choices = indicator_choices(areas)
+    column = c1.selectbox("Colour the areas by", choices, key="explore_column",
+                          format_func=lambda c: indicator_label(c, labels))
+    scheme = SCHEMES[c2.selectbox("Classes", list(SCHEMES), key="explore_scheme")]
+    cats = list(labels)
+    shown = c3.multiselect("Show places", cats, default=[], key="explore_layers",
+                           format_func=lambda c: labels.get(c, c))
+    a = _map_areas(areas, id(areas))
+    selected = st.session_state.get("explore_area")
+    classes = classify(a[column].astype(float), column, scheme, labels)
+    fmap = base_map(tuple(a.total_bounds))
+    tips = [c for c in ["area_name", "population", "isolation_risk_decile"] if c in a.columns]
+    add_choropleth(fmap, a, column, classes, tips, highlight=selected)
+    if shown:
+        add_amenity_layers(fmap, r.amenities[r.amenities["category"].isin(shown)], labels,
+                           show=set(shown))
+    out = st_folium(fmap, height=520, use_container_width=True, key="explore_map",
+                    returned_objects=["last_active_drawing", "last_object_clicked"])
+    clicked = _clicked_area(out)
+    if clicked and clicked != selected:
+        st.session_state["explore_area"] = clicked
+        st.rerun()
+    ids = list(areas["area_id"].astype(str))
+    pick = st.selectbox("... or choose an area", ["(click the map)", *ids], key="explore_pick")
+    if pick != "(click the map)" and pick != selected:
+        st.session_state["explore_area"] = pick
+        selected = pick
+    if selected:
+        _profile(areas, selected, labels)
+    else:
+        st.info("Click an area on the map to see its profile.")
+
+
+def _clicked_area(out) -> str | None:
+    drawing = (out or {}).get("last_active_drawing") or {}
+    props = drawing.get("properties") or {}
+    return str(props["area_id"]) if props.get("area_id") else None
+
+
+def _profile(areas: pd.DataFrame, area_id: str, labels: dict[str, str]) -> None:
+    try:
+        prof = area_profile(areas, area_id, labels)
+    except KeyError:
+        st.error(f"Area {area_id} is not in this run; click an area on the map.")
+        return
+    n = len(areas)
+    st.subheader(f"Area {prof.area_id}" + (f" ({prof.name})" if prof.name else ""))
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Population", format_value("population", prof.population))
+    c2.metric("Isolation-risk decile (1 = highest risk)",
+              format_value("isolation_risk_decile", prof.decile))
+    c3.metric("Isolation-risk score (0-100)", format_value("isolation_risk", prof.risk))
+    if prof.drivers:
+        st.markdown(f"**What drives the risk here:** {prof.drivers}.")
+    if not prof.domains.empty:
+        st.markdown("**Domain scores** (0-100, higher = more risk)")
+        st.dataframe(pd.DataFrame({
+            "Domain": prof.domains["domain"].str.capitalize(),
+            "Score": prof.domains["score"].round(1),
+            f"Higher than (of {n - 1} other areas)":
+                [format_value("x_share", v) for v in prof.domains["share_of_areas_lower"]],
+        }), hide_index=True)
+    st.markdown("**Nearest places by walking** (population-weighted means over the area's homes)")
+    st.dataframe(pd.DataFrame({
+        "Kind of place": prof.access["label"],
+        "Nearest": [format_value("x_nearest_m", v) for v in prof.access["nearest_m"]],
+        "Walk": [format_value("x_walk_min", v) for v in prof.access["walk_min"]],
+        "Places within 800 m": prof.access["count_800m"].round(1),
+        "Other areas with a shorter walk":
+            [format_value("x_share", v) for v in prof.access["share_of_areas_better"]],
+    }), hide_index=True)

@@ -1,0 +1,83 @@
+"""The app's loaded run: prepared inputs and results, cached across reruns and sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from socialrisk.settings import DeprivationSource, Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppState:
+    """What every page gets: the run's prepared inputs, its results and category labels."""
+
+    prepared: object          # socialrisk.pipeline.Prepared
+    result: object            # socialrisk.pipeline.RunResult
+    labels: dict[str, str]
+    settings: Settings
+    run_dir: str | None
+    seconds: float = 0.0
+
+
+def default_settings(deprivation: list[str]) -> Settings:
+    """The embedded Isle of Wight, offline, with the deprivation CSVs the user gave."""
+    return Settings(file7_download=False,
+                    deprivation=[DeprivationSource(path=p) for p in deprivation],
+                    map=False, quiet=True).validate()
+
+
+@st.cache_resource(show_spinner="Loading the run (walking network, access, index) ...",
+                   max_entries=4)
+def load_state(run_dir: str | None, deprivation: tuple[str, ...] = ()) -> AppState:
+    """Prepare and compute a run once per (run directory, deprivation files).
+
+    Parameters
+    ----------
+    run_dir : str or None
+        Output directory of a ``socialrisk run``: re-created from its manifest's
+        settings. None: the embedded Isle of Wight default.
+    deprivation : tuple of str
+        Deprivation CSV paths for the default (ignored with ``run_dir``).
+
+    Raises
+    ------
+    socialrisk.errors.SocialRiskError
+        With the fix, for a bad run directory or input file.
+    """
+    import time
+
+    from socialrisk.pipeline import compute, prepare
+    from socialrisk.rundir import read_manifest, settings_from_manifest
+
+    t0 = time.perf_counter()
+    if run_dir:
+        settings = settings_from_manifest(read_manifest(run_dir))
+        settings.map = False
+        settings.quiet = True
+    else:
+        settings = default_settings(list(deprivation))
+    prepared = prepare(settings)
+    result = compute(prepared)
+    seconds = time.perf_counter() - t0
+    log.info("app: loaded %s in %.1f s", run_dir or "the Isle of Wight default", seconds)
+    return AppState(prepared, result, dict(result.labels), settings, run_dir, seconds)
+
+
+def save_upload(data: bytes, filename: str) -> str:
+    """Keep an uploaded CSV under a content-addressed temporary path (stable for caching)."""
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    d = Path(tempfile.gettempdir()) / "socialrisk_uploads"
+    d.mkdir(parents=True, exist_ok=True)
+    suffix = Path(filename).suffix.lower() or ".csv"
+    path = d / f"{digest}{suffix}"
+    if not path.exists():
+        path.write_bytes(data)
+    return str(path)

@@ -1,0 +1,118 @@
+"""Page: find underserved neighbourhoods (councils).
+
+Ranked and filtered areas (:func:`socialrisk.risk.profile.underserved`), the
+equity view (:mod:`socialrisk.risk.equity`), area types
+(:mod:`socialrisk.risk.typology`) and CSV / GeoPackage downloads.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import streamlit as st
+
+from socialrisk.risk.equity import access_by_decile, fifth_gap
+from socialrisk.risk.profile import underserved
+from socialrisk.risk.typology import typology
+from socialrisk.rundir import geopackage_bytes
+from socialrisk.webmap import OGL_ATTRIBUTION, OSM_ATTRIBUTION, indicator_label
+
+log = logging.getLogger(__name__)
+
+TYPE_COLUMNS = ["access_score", "deprivation_score", "demographic_score", "gp_walk_min",
+                "community_centre_walk_min", "transit_stop_count_800m", "share_60_plus",
+                "imd_score"]
+
+
+@st.cache_data(show_spinner="Grouping the areas ...", max_entries=16)
+def _typology(_areas, key, columns, k):
+    return typology(_areas, list(columns), k=k, label=indicator_label)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _gpkg(_areas, key):
+    return geopackage_bytes(_areas)
+
+
+def render(state) -> None:
+    """The underserved-areas page."""
+    r = getattr(state, "result", None)
+    if r is None:
+        st.error("No run is loaded. Choose the Isle of Wight default or a run output "
+                 "directory in the sidebar.")
+        return
+    labels = state.labels
+    areas = r.areas
+    st.header("Find underserved neighbourhoods")
+    cats = [c for c in labels if f"{c}_walk_min" in areas.columns]
+    c1, c2, c3 = st.columns([2, 2, 2])
+    deciles = c1.multiselect("Isolation-risk deciles (1 = highest risk)", list(range(1, 11)),
+                             default=[], key="under_deciles")
+    cat = c2.selectbox("Beyond a walk of ... to", ["(any)", *cats], key="under_cat",
+                       format_func=lambda c: labels.get(c, c))
+    minutes = c3.slider("Minutes", 0, 60, 15, key="under_minutes",
+                        disabled=cat == "(any)")
+    table = underserved(areas, deciles or None, None if cat == "(any)" else cat,
+                        None if cat == "(any)" else float(minutes))
+    show_cols = [c for c in ["area_id", "area_name", "population", "isolation_risk",
+                             "isolation_risk_decile", "drivers", "access_score",
+                             "deprivation_score", "demographic_score",
+                             f"{cat}_walk_min" if cat != "(any)" else "gp_walk_min"]
+                 if c in table.columns]
+    st.caption(f"{len(table)} of {len(areas)} areas, highest isolation risk first.")
+    st.dataframe(pd.DataFrame(table[show_cols]).round(2), hide_index=True,
+                 key="under_table")
+    d1, d2 = st.columns(2)
+    d1.download_button("Download these areas (CSV)",
+                       pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+                       .to_csv(index=False).encode("utf-8"),
+                       file_name="underserved_areas.csv", mime="text/csv", key="under_csv")
+    d2.download_button("Download all areas (GeoPackage)", _gpkg(areas, id(areas)),
+                       file_name="areas.gpkg", mime="application/geopackage+sqlite3",
+                       key="under_gpkg")
+    st.caption(f"Data: {OSM_ATTRIBUTION}. {OGL_ATTRIBUTION}.")
+
+    st.subheader("Equity: access by deprivation")
+    if "imd_decile" not in areas.columns or areas["imd_decile"].isna().all():
+        st.info("No deprivation deciles in this run: give the IoD File 7 CSV in the sidebar "
+                "to see access by deprivation decile.")
+    else:
+        ecat = st.selectbox("Walking minutes to", cats, key="equity_cat",
+                            index=cats.index("gp") if "gp" in cats else 0,
+                            format_func=lambda c: labels.get(c, c))
+        col = f"{ecat}_walk_min"
+        by = access_by_decile(areas, col, "imd_decile")
+        chart = by["median"].rename("Median walking minutes")
+        chart.index = [f"{d}" for d in by.index]
+        st.bar_chart(chart, x_label="IMD decile in England (1 = most deprived)",
+                     y_label="Median walking minutes")
+        st.caption(fifth_gap(areas, col, "imd_decile").sentence(
+            f"walk to the nearest {_lower(labels.get(ecat, ecat))}"))
+
+    st.subheader("Area types")
+    cols = [c for c in TYPE_COLUMNS if c in areas.columns and areas[c].notna().any()]
+    t1, t2 = st.columns([3, 1])
+    chosen = t1.multiselect("Group the areas on", cols, default=cols, key="types_columns",
+                            format_func=indicator_label)
+    kk = t2.selectbox("Number of types", ["best (silhouette)", *range(2, 9)], key="types_k")
+    if not chosen:
+        st.info("Choose at least one indicator to group the areas on.")
+        return
+    try:
+        typ = _typology(areas, id(areas), tuple(chosen), None if isinstance(kk, str) else kk)
+    except ValueError as exc:
+        st.error(f"{exc}.")
+        return
+    if typ.silhouette:
+        st.caption(f"{typ.k} types: the best silhouette score ({typ.silhouette[typ.k]:.2f}) "
+                   f"of k = {min(typ.silhouette)}..{max(typ.silhouette)}.")
+    st.dataframe(pd.DataFrame({"Type": list(typ.descriptions),
+                               "Areas": [int(typ.sizes[t]) for t in typ.descriptions],
+                               "Compared with the average area": list(typ.descriptions.values())}),
+                 hide_index=True, key="types_table")
+
+
+def _lower(label: str) -> str:
+    """Lower-case a label for a sentence, keeping acronyms (``GP surgery``)."""
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
