@@ -1,0 +1,121 @@
+"""The Streamlit app with streamlit.testing (no browser): every tab, key widgets, a what-if."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+pytest.importorskip("streamlit_folium")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from tests.conftest import IOW_FILE7, needs_shared  # noqa: E402
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+# a point in E01017291, the Isle of Wight area farthest from a GP surgery (about 2 h on foot)
+FAR_FROM_GP = (50.64622, -1.40158)
+
+pytestmark = pytest.mark.slow
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=180)
+
+
+def _no_problem(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_every_tab_renders_with_its_widgets():
+    at = _app()
+    t0 = time.perf_counter()
+    at.run()
+    print(f"first render: {time.perf_counter() - t0:.1f} s")
+    _no_problem(at)
+    assert [t.label for t in at.tabs] == ["Explore", "Underserved", "Site", "What if", "Connect"]
+    for key in ["explore_column", "explore_scheme", "explore_pick", "under_cat", "types_k",
+                "whatif_cat"]:
+        assert at.selectbox(key=key) is not None
+    assert at.text_input(key="run_dir").value == ""
+    assert at.slider(key="under_minutes").value == 15
+    assert at.slider(key="connect_minutes").value == 15
+    headers = [h.value for h in at.header]
+    assert "Explore: isolation risk and access, area by area" in headers
+    assert "Find underserved neighbourhoods" in headers
+    assert "What if a facility were added or removed?" in headers
+
+
+def test_explore_profile_of_a_chosen_area():
+    at = _app()
+    at.run()
+    at.selectbox(key="explore_pick").set_value("E01017291").run()
+    _no_problem(at)
+    assert any(h.value.startswith("Area E01017291") for h in at.subheader)
+    metrics = {m.label: m.value for m in at.metric}
+    # the default has no deprivation file, so no population: said, not invented
+    assert metrics["Population"] == "no data"
+    # the GP row of the profile: the island's longest walk to a GP, over an hour
+    table = [d.value for d in at.dataframe]
+    gp = [t for t in table if "Kind of place" in t.columns][0]
+    row = gp[gp["Kind of place"] == "GP surgery"].iloc[0]
+    assert row["Walk"].endswith(" min") and float(row["Walk"].split()[0]) > 60
+
+
+def test_underserved_filter_and_typology():
+    at = _app()
+    at.run()
+    at.selectbox(key="under_cat").set_value("gp").run()
+    at.slider(key="under_minutes").set_value(60).run()
+    _no_problem(at)
+    caption = [c.value for c in at.caption if "areas, highest isolation risk first" in c.value]
+    n = int(caption[0].split(" of ")[0])
+    assert 0 < n < 89
+    at.selectbox(key="types_k").set_value(3).run()
+    _no_problem(at)
+    types = [d.value for d in at.dataframe if "Compared with the average area" in d.value.columns]
+    assert list(types[0]["Type"]) == [1, 2, 3] and types[0]["Areas"].sum() == 89
+
+
+def test_whatif_new_gp_brings_people_within_reach():
+    at = _app()
+    at.session_state["whatif_point"] = FAR_FROM_GP
+    at.run()
+    with_population = IOW_FILE7.is_file()
+    if with_population:  # File 7 gives the population to count people
+        at.text_input(key="dep_path").set_value(str(IOW_FILE7)).run()
+    _no_problem(at)
+    at.button(key="whatif_go_add").click().run()
+    _no_problem(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert any(h.value.startswith("Result of adding New facility") for h in at.subheader)
+    newly = metrics["People newly within 10 minutes"]
+    if with_population:
+        assert float(newly.replace(",", "")) > 0
+    else:
+        assert newly == "no population data"
+    assert int(metrics["Areas whose walk changes"]) >= 1
+    changes = [d.value for d in at.dataframe if "Minutes after" in d.value.columns][0]
+    assert (changes["Minutes after"] <= changes["Minutes before"]).all()
+    assert (changes["Change"] < 0).any()
+    print(f"what-if recompute: {metrics['Recomputed in']}")
+
+
+def test_bad_run_directory_is_an_error_with_the_fix():
+    at = _app()
+    at.run()
+    at.text_input(key="run_dir").set_value("/nonexistent/run").run()
+    assert not at.exception
+    assert "give the output directory of a socialrisk run" in at.error[0].value
+
+
+@needs_shared
+def test_equity_view_with_file7():
+    at = _app()
+    at.run()
+    at.text_input(key="dep_path").set_value(str(IOW_FILE7)).run()
+    _no_problem(at)
+    gap = [c.value for c in at.caption if c.value.startswith("Median walk to the nearest GP")]
+    assert gap and "most deprived fifth (IMD deciles 1-2" in gap[0]

@@ -1,0 +1,65 @@
+"""risk.equity on a hand table: medians by deprivation decile and the fifth gap."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from socialrisk.risk.equity import access_by_decile, fifth_gap, weighted_median
+
+
+@pytest.fixture
+def areas() -> pd.DataFrame:
+    return pd.DataFrame({
+        "imd_decile": [1, 1, 2, 2, 9, 10, 5],
+        "gp_walk_min": [10.0, 20.0, 30.0, np.nan, 5.0, 7.0, 100.0],
+        "population": [100.0, 300.0, 100.0, 50.0, 10.0, 30.0, 1.0],
+    })
+
+
+def test_weighted_median_by_hand():
+    # cumulative weights 1, 2 of 2: half (1) is reached at the first value
+    assert weighted_median([1.0, 2.0], [1.0, 1.0]) == 1.0
+    assert weighted_median([3.0, 1.0, 2.0], [1.0, 1.0, 5.0]) == 2.0
+    assert weighted_median([1.0, 2.0]) == 1.5          # no weights: the ordinary median
+    assert weighted_median([1.0, np.nan, 9.0], [1.0, 5.0, 0.0]) == 1.0  # NaN, weight 0 out
+    assert math.isnan(weighted_median([], []))
+
+
+def test_access_by_decile_population_weighted(areas):
+    by = access_by_decile(areas)
+    assert list(by.index) == [1, 2, 5, 9, 10]
+    # decile 1: 10 min for 100 people, 20 min for 300 -> 20; decile 2: the NaN area is left out
+    assert list(by["median"]) == [20.0, 30.0, 100.0, 5.0, 7.0]
+    assert list(by["areas"]) == [2, 1, 1, 1, 1]
+    assert list(by["population"]) == [400.0, 100.0, 1.0, 10.0, 30.0]
+
+
+def test_access_by_decile_unweighted(areas):
+    by = access_by_decile(areas, weight_column=None)
+    assert list(by["median"]) == [15.0, 30.0, 100.0, 5.0, 7.0]
+    assert by["population"].isna().all()
+
+
+def test_fifth_gap(areas):
+    g = fifth_gap(areas)
+    # most deprived fifth (deciles 1-2): 10 (100), 20 (300), 30 (100) -> 20
+    # least deprived fifth (deciles 9-10): 5 (10), 7 (30) -> 7
+    assert (g.most_deprived, g.least_deprived, g.gap, g.n_most, g.n_least) == (20, 7, 13, 3, 2)
+    assert "13.0 min longer" in g.sentence("walk to a GP")
+    u = fifth_gap(areas, weight_column=None)
+    assert (u.most_deprived, u.least_deprived, u.gap) == (20.0, 6.0, 14.0)
+
+
+def test_fifth_gap_without_a_fifth(areas):
+    g = fifth_gap(areas[areas["imd_decile"] < 9])
+    assert g.n_least == 0 and math.isnan(g.gap)
+    assert "cannot be measured" in g.sentence("walk to a GP")
+
+
+def test_missing_column_is_named(areas):
+    with pytest.raises(KeyError, match="pharmacy_walk_min"):
+        access_by_decile(areas, "pharmacy_walk_min")
