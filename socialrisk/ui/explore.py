@@ -116,7 +116,10 @@ def _profile(areas: pd.DataFrame, area_id: str, labels: dict[str, str]) -> None:
             f"Higher than (of {n - 1} other areas)":
                 [format_value("x_share", v) for v in prof.domains["share_of_areas_lower"]],
         }), hide_index=True)
-    st.markdown("**Nearest places by walking** (population-weighted means over the area's homes)")
+    weighted = "population" in areas.columns and areas["population"].notna().any()
+    st.markdown("**Nearest places by walking** ("
+                + ("population-weighted " if weighted else "")
+                + "means over the area's homes)")
     st.dataframe(pd.DataFrame({
         "Kind of place": prof.access["label"],
         "Nearest": [format_value("x_nearest_m", v) for v in prof.access["nearest_m"]],
