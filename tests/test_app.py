@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -119,3 +120,17 @@ def test_equity_view_with_file7():
     _no_problem(at)
     gap = [c.value for c in at.caption if c.value.startswith("Median walk to the nearest GP")]
     assert gap and "most deprived fifth (IMD deciles 1-2" in gap[0]
+
+
+def test_run_directory_from_the_command_line(tmp_path, monkeypatch):
+    """`streamlit run app.py -- --run DIR` re-creates the run from its manifest."""
+    from socialrisk.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", "--no-download", "--out", str(out)]) == 0
+    monkeypatch.setattr(sys, "argv", ["app.py", "--run", str(out)])
+    at = _app()
+    at.run()
+    _no_problem(at)
+    assert at.text_input(key="run_dir").value == str(out)
+    assert any(c.value.startswith("89 areas; loaded in") for c in at.sidebar.caption)
