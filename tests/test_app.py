@@ -134,3 +134,22 @@ def test_run_directory_from_the_command_line(tmp_path, monkeypatch):
     _no_problem(at)
     assert at.text_input(key="run_dir").value == str(out)
     assert any(c.value.startswith("89 areas; loaded in") for c in at.sidebar.caption)
+
+
+def test_explore_offers_the_map_as_html():
+    at = _app()
+    at.run()
+    _no_problem(at)
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download this map (HTML, works offline)" in labels
+
+
+def test_selecting_an_underserved_row_draws_the_zoomed_map():
+    at = _app()
+    at.run()
+    assert any("Select a row to zoom" in c.value for c in at.caption)
+    # what the dataframe widget sends when the first row is selected
+    at.session_state["under_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    _no_problem(at)
+    assert not any("Select a row to zoom" in c.value for c in at.caption)

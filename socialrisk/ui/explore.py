@@ -21,6 +21,7 @@ from socialrisk.webmap import (
     classify,
     format_value,
     indicator_label,
+    map_html,
 )
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,9 @@ def render(state) -> None:
                            show=set(shown))
     out = st_folium(fmap, height=520, use_container_width=True, key="explore_map",
                     returned_objects=["last_active_drawing", "last_object_clicked"])
+    st.download_button("Download this map (HTML, works offline)", map_html(fmap).encode("utf-8"),
+                       file_name=f"socialrisk_map_{column}.html", mime="text/html",
+                       key="explore_map_html")
     clicked = _clicked_area(out)
     if clicked and clicked != selected:
         st.session_state["explore_area"] = clicked

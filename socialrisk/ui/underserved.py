@@ -61,8 +61,13 @@ def render(state) -> None:
                              f"{cat}_walk_min" if cat != "(any)" else "gp_walk_min"]
                  if c in table.columns]
     st.caption(f"{len(table)} of {len(areas)} areas, highest isolation risk first.")
-    st.dataframe(pd.DataFrame(table[show_cols]).round(2), hide_index=True,
-                 key="under_table")
+    event = st.dataframe(pd.DataFrame(table[show_cols]).round(2), hide_index=True,
+                         key="under_table", on_select="rerun", selection_mode="single-row")
+    rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+    if rows:
+        _zoom_map(areas, table, str(table["area_id"].iloc[rows[0]]), labels)
+    else:
+        st.caption("Select a row to zoom the map to that area.")
     d1, d2 = st.columns(2)
     d1.download_button("Download these areas (CSV)",
                        pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
@@ -116,3 +121,21 @@ def render(state) -> None:
 def _lower(label: str) -> str:
     """Lower-case a label for a sentence, keeping acronyms (``GP surgery``)."""
     return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
+def _zoom_map(areas, table, area_id: str, labels: dict[str, str]) -> None:
+    """A map zoomed to ``area_id``, the filtered areas coloured by risk decile."""
+    from streamlit_folium import st_folium
+
+    from socialrisk.outputs import map_areas
+    from socialrisk.webmap import add_choropleth, base_map, classify
+
+    a = map_areas(areas[areas["area_id"].isin(table["area_id"])]).to_crs("EPSG:4326")
+    a = a.reset_index(drop=True)
+    one = a[a["area_id"] == area_id]
+    fmap = base_map(tuple(one.total_bounds))
+    col = "isolation_risk_decile"
+    add_choropleth(fmap, a, col, classify(a[col].astype(float), col, labels=labels),
+                   ["area_name"], highlight=area_id)
+    st_folium(fmap, height=380, use_container_width=True, key="under_map",
+              returned_objects=[])
