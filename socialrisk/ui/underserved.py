@@ -26,8 +26,9 @@ TYPE_COLUMNS = ["access_score", "deprivation_score", "demographic_score", "gp_wa
 
 
 @st.cache_data(show_spinner="Grouping the areas ...", max_entries=16)
-def _typology(_areas, key, columns, k):
-    return typology(_areas, list(columns), k=k, label=indicator_label)
+def _typology(_areas, key, columns, k, labels):
+    names = dict(labels)
+    return typology(_areas, list(columns), k=k, label=lambda c: _short_label(c, names))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -99,13 +100,14 @@ def render(state) -> None:
     cols = [c for c in TYPE_COLUMNS if c in areas.columns and areas[c].notna().any()]
     t1, t2 = st.columns([3, 1])
     chosen = t1.multiselect("Group the areas on", cols, default=cols, key="types_columns",
-                            format_func=indicator_label)
+                            format_func=lambda c: indicator_label(c, labels))
     kk = t2.selectbox("Number of types", ["best (silhouette)", *range(2, 9)], key="types_k")
     if not chosen:
         st.info("Choose at least one indicator to group the areas on.")
         return
     try:
-        typ = _typology(areas, id(areas), tuple(chosen), None if isinstance(kk, str) else kk)
+        typ = _typology(areas, id(areas), tuple(chosen), None if isinstance(kk, str) else kk,
+                        tuple(labels.items()))
     except ValueError as exc:
         st.error(f"{exc}.")
         return
@@ -139,3 +141,8 @@ def _zoom_map(areas, table, area_id: str, labels: dict[str, str]) -> None:
                    ["area_name"], highlight=area_id)
     st_folium(fmap, height=380, use_container_width=True, key="under_map",
               returned_objects=[])
+
+
+def _short_label(column: str, labels: dict[str, str] | None = None) -> str:
+    """An indicator's words for a sentence: no parenthesis, first letter lower (not acronyms)."""
+    return _lower(indicator_label(column, labels).split(" (")[0])
