@@ -136,7 +136,9 @@ def test_click_an_area_shows_its_profile(app_url, driver, tmp_path):
     assert "Isolation-risk decile" in legend
     _click_an_area(d)
     d.switch_to.default_content()
-    wait.until(lambda x: "Nearest places by walking" in x.find_element(By.TAG_NAME, "body").text)
+    # Streamlit draws the profile element by element: wait until all of it is there
+    want = ["Area E0", "Isolation-risk decile (1 = highest risk)", "Nearest places by walking"]
+    wait.until(lambda x: all(w in x.find_element(By.TAG_NAME, "body").text for w in want))
     body = d.find_element(By.TAG_NAME, "body").text
     assert "Area E0" in body and "Isolation-risk decile (1 = highest risk)" in body
     # the profile's tables are drawn on a canvas (no text in the page); the metrics are text
