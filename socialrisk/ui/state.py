@@ -54,7 +54,7 @@ def load_state(run_dir: str | None, deprivation: tuple[str, ...] = ()) -> AppSta
     """
     import time
 
-    from socialrisk.pipeline import compute, prepare
+    from socialrisk.runcache import load_or_compute
     from socialrisk.rundir import read_manifest, settings_from_manifest
 
     t0 = time.perf_counter()
@@ -64,10 +64,10 @@ def load_state(run_dir: str | None, deprivation: tuple[str, ...] = ()) -> AppSta
         settings.quiet = True
     else:
         settings = default_settings(list(deprivation))
-    prepared = prepare(settings)
-    result = compute(prepared)
+    prepared, result, cached = load_or_compute(settings)  # disk cache across restarts
     seconds = time.perf_counter() - t0
-    log.info("app: loaded %s in %.1f s", run_dir or "the Isle of Wight default", seconds)
+    log.info("app: loaded %s in %.1f s%s", run_dir or "the Isle of Wight default", seconds,
+             " (from the disk cache)" if cached else "")
     return AppState(prepared, result, dict(result.labels), settings, run_dir, seconds)
 
 
