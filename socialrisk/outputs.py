@@ -145,12 +145,12 @@ def write_run_outputs(
         raise InputError(f"--out {target} is a file; give a directory path")
     target.parent.mkdir(parents=True, exist_ok=True)
     recover_interrupted(target)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent,
-                                prefix=f".{target.name}.part-{os.getpid()}-"))
     umask = os.umask(0)
     os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; outputs are for sharing
-    try:
+    tmp = Path(tempfile.mkdtemp(dir=target.parent,
+                                prefix=f".{target.name}.part-{os.getpid()}-"))
+    try:  # from here on, an interruption removes tmp (a kill is tidied by the next run)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; outputs are for sharing
         a = areas.to_crs("EPSG:4326")
         a.to_file(tmp / "areas.gpkg", layer="areas", driver="GPKG")
         pd.DataFrame(a.drop(columns="geometry")).to_csv(tmp / "areas.csv", index=False)
