@@ -137,3 +137,18 @@ def cli_error(argv: list[str], capsys, out: Path) -> str:
     assert not out.exists()
     assert not list(out.parent.glob(f".{out.name}.part-*"))
     return lines[0]
+
+
+@pytest.fixture(scope="session")
+def iow_prepared():
+    """The embedded Isle of Wight, prepared and computed once per test session.
+
+    With the real IoD2025 File 7 when ../shared/data is present (prepare +
+    compute take ~8 s). Returns ``(Prepared, RunResult)``.
+    """
+    from socialrisk.pipeline import compute, prepare
+    from socialrisk.settings import DeprivationSource, Settings
+
+    dep = [DeprivationSource(path=str(IOW_FILE7), kind="file7")] if IOW_FILE7.is_file() else []
+    p = prepare(Settings(file7_download=False, quiet=True, deprivation=dep))
+    return p, compute(p)

@@ -19,31 +19,6 @@ from socialrisk.geo.network import WalkNetwork
 from socialrisk.geo.snap import snap_points
 
 
-def _iow(request):
-    """The embedded Isle of Wight, prepared and computed once per test session.
-
-    Kept on the pytest config object so every test module of the app's
-    computations shares one copy (prepare + compute take ~8 s).
-    """
-    key = "_socialrisk_iow_prepared_result"
-    if not hasattr(request.config, key):
-        from conftest import IOW_FILE7
-
-        from socialrisk.pipeline import compute, prepare
-        from socialrisk.settings import DeprivationSource, Settings
-
-        dep = ([DeprivationSource(path=str(IOW_FILE7), kind="file7")]
-               if IOW_FILE7.is_file() else [])
-        p = prepare(Settings(file7_download=False, quiet=True, deprivation=dep))
-        setattr(request.config, key, (p, compute(p)))
-    return getattr(request.config, key)
-
-
-@pytest.fixture
-def iow_prepared(request):
-    return _iow(request)
-
-
 def grid(n: int = 5, step: float = 100.0) -> WalkNetwork:
     """n x n nodes, node (i, j) at (i*step, j*step), 4-neighbour streets."""
     ij = [(i, j) for i in range(n) for j in range(n)]

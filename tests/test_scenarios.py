@@ -20,31 +20,6 @@ from socialrisk.pipeline import Timings, _snap_all, compute
 from socialrisk.risk import scenarios as sc
 
 
-def _iow(request):
-    """The embedded Isle of Wight, prepared and computed once per test session.
-
-    Kept on the pytest config object so every test module of the app's
-    computations shares one copy (prepare + compute take ~8 s).
-    """
-    key = "_socialrisk_iow_prepared_result"
-    if not hasattr(request.config, key):
-        from conftest import IOW_FILE7
-
-        from socialrisk.pipeline import compute, prepare
-        from socialrisk.settings import DeprivationSource, Settings
-
-        dep = ([DeprivationSource(path=str(IOW_FILE7), kind="file7")]
-               if IOW_FILE7.is_file() else [])
-        p = prepare(Settings(file7_download=False, quiet=True, deprivation=dep))
-        setattr(request.config, key, (p, compute(p)))
-    return getattr(request.config, key)
-
-
-@pytest.fixture
-def iow_prepared(request):
-    return _iow(request)
-
-
 def _recomputed(p, amenities: gpd.GeoDataFrame):
     """A full compute() on the same inputs with other amenities (snapped afresh)."""
     amenities = gpd.GeoDataFrame(amenities.reset_index(drop=True), geometry="geometry",

@@ -23,31 +23,6 @@ from socialrisk.risk.site import assets_within, filter_wheelchair, screen_site
 from socialrisk.settings import Settings
 
 
-def _iow(request):
-    """The embedded Isle of Wight, prepared and computed once per test session.
-
-    Kept on the pytest config object so every test module of the app's
-    computations shares one copy (prepare + compute take ~8 s).
-    """
-    key = "_socialrisk_iow_prepared_result"
-    if not hasattr(request.config, key):
-        from conftest import IOW_FILE7
-
-        from socialrisk.pipeline import compute, prepare
-        from socialrisk.settings import DeprivationSource, Settings
-
-        dep = ([DeprivationSource(path=str(IOW_FILE7), kind="file7")]
-               if IOW_FILE7.is_file() else [])
-        p = prepare(Settings(file7_download=False, quiet=True, deprivation=dep))
-        setattr(request.config, key, (p, compute(p)))
-    return getattr(request.config, key)
-
-
-@pytest.fixture
-def iow_prepared(request):
-    return _iow(request)
-
-
 def hand_prepared():
     """A 400 m straight street, nodes every 100 m at y = 0, and a branch from (200, 0)
     to (200, 300); two GPs, one cafe, no libraries (synthetic)."""
