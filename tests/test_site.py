@@ -151,3 +151,22 @@ def test_iow_distances_match_networkx(iow_prepared, lonlat):
     gp = pd.Series(_nx_distances(p, site, p.snapped.amenities["gp"]))
     assert t.loc["gp", "nearest_m"] == pytest.approx(gp.min())
     assert 0 <= t.loc["gp", "better_than_share"] <= 1
+
+
+def test_page_maps_are_offline():
+    """Site, what-if and connect maps embed Leaflet and load nothing from a CDN."""
+    from types import SimpleNamespace
+
+    import geopandas as gpd
+    from conftest import IOW_LSOA
+
+    from socialrisk.ui.site import base_map, point_marker
+    from socialrisk.webmap import map_html
+
+    fmap = base_map(SimpleNamespace(areas=gpd.read_file(IOW_LSOA)))
+    point_marker(50.7, -1.29, "site", "#d7191c").add_to(fmap)
+    html = map_html(fmap)
+    assert "data:text/javascript;base64," in html or "data:application/javascript" in html
+    for cdn in ("cdn.jsdelivr.net", "cdnjs.cloudflare.com", "code.jquery.com",
+                "netdna.bootstrapcdn.com", "maxcdn.bootstrapcdn.com"):
+        assert cdn not in html

@@ -14,7 +14,15 @@ import folium
 import streamlit as st
 
 from socialrisk.errors import InputError
-from socialrisk.ui.site import ATTR, base_map, clicked_map, data_note, location_input, state_parts
+from socialrisk.ui.site import (
+    ATTR,
+    base_map,
+    clicked_map,
+    data_note,
+    location_input,
+    point_marker,
+    state_parts,
+)
 from socialrisk.webmap import CATEGORY_COLOURS
 
 log = logging.getLogger(__name__)
@@ -75,8 +83,7 @@ def render(state) -> None:
         clicked_map(fmap, "connect")
         return
     colours = {c: CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i, c in enumerate(cats)}
-    folium.Marker([lat, lon], tooltip="start", icon=folium.Icon(color="red", icon="home")
-                  ).add_to(fmap)
+    point_marker(lat, lon, "start", "#d7191c").add_to(fmap)
     for r in found.itertuples():
         folium.CircleMarker([r.lat, r.lon], radius=6, color=colours[r.category], fill=True,
                             fill_opacity=0.8,

@@ -51,13 +51,16 @@ def data_note(prepared) -> str:
 
 
 def base_map(prepared, height_hint: int = 12) -> folium.Map:
-    """A folium map over the study areas with the OSM tiles and attribution."""
-    b = prepared.areas.to_crs("EPSG:4326").total_bounds
-    fmap = folium.Map(location=[(b[1] + b[3]) / 2, (b[0] + b[2]) / 2], zoom_start=11,
-                      tiles=None, control_scale=True)
-    folium.TileLayer("OpenStreetMap", attr=OSM_ATTRIBUTION, name="OpenStreetMap").add_to(fmap)
-    fmap.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
-    return fmap
+    """An offline folium map (embedded Leaflet) over the study areas, with attribution."""
+    from socialrisk.webmap import base_map as offline_base_map
+
+    return offline_base_map(tuple(prepared.areas.to_crs("EPSG:4326").total_bounds))
+
+
+def point_marker(lat: float, lon: float, tooltip: str, colour: str) -> folium.CircleMarker:
+    """A marker that needs nothing but Leaflet (folium.Icon needs Bootstrap from a CDN)."""
+    return folium.CircleMarker([lat, lon], radius=9, color="#222222", weight=2, fill=True,
+                               fill_color=colour, fill_opacity=0.95, tooltip=tooltip)
 
 
 def location_input(key: str, prepared, default=(50.6995, -1.2915)):
@@ -206,8 +209,7 @@ def render(state) -> None:
         folium.GeoJson(polygon.__geo_interface__, name="site",
                        style_function=lambda _f: {"color": "#000", "fill": False,
                                                   "weight": 2}).add_to(fmap)
-    folium.Marker([sc.site["lat"], sc.site["lon"]], tooltip="site",
-                  icon=folium.Icon(color="red", icon="home")).add_to(fmap)
+    point_marker(sc.site["lat"], sc.site["lon"], "site", "#d7191c").add_to(fmap)
     am = p.amenities
     for t in sc.table.itertuples():
         if t.nearest_row >= 0:

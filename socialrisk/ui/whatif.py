@@ -14,7 +14,14 @@ import pandas as pd
 import streamlit as st
 
 from socialrisk.errors import InputError
-from socialrisk.ui.site import ATTR, base_map, clicked_map, location_input, state_parts
+from socialrisk.ui.site import (
+    ATTR,
+    base_map,
+    clicked_map,
+    location_input,
+    point_marker,
+    state_parts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +67,8 @@ def render(state) -> None:
         point = st.session_state.get("whatif_point")
         name = st.text_input("Name of the new place", "New facility", key="whatif_name")
         if point:
-            folium.Marker(point, tooltip=f"new {labels.get(cat, cat).lower()}",
-                          icon=folium.Icon(color="green", icon="plus")).add_to(fmap)
+            point_marker(point[0], point[1], f"new {labels.get(cat, cat).lower()}",
+                         "#1a9641").add_to(fmap)
         for i in rows:
             g = am.geometry.iloc[i].representative_point()
             folium.CircleMarker([g.y, g.x], radius=4, color="#555", fill=True,
@@ -79,8 +86,7 @@ def render(state) -> None:
         row = st.selectbox("Place to remove", list(names), format_func=names.get,
                            key="whatif_row")
         g = am.geometry.iloc[row].representative_point()
-        folium.Marker([g.y, g.x], tooltip=names[row],
-                      icon=folium.Icon(color="red", icon="minus")).add_to(fmap)
+        point_marker(g.y, g.x, names[row], "#d7191c").add_to(fmap)
         fmap.location = [g.y, g.x]
         clicked_map(fmap, "whatif_rm", height=360)
         go = st.button("Run the what-if", type="primary", key="whatif_go_rm")
