@@ -276,16 +276,11 @@ def clip_part(p: Prepared, part: int, own: np.ndarray, buffer_m: float,
                      settings=replace(p.settings, quiet=True))
 
 
-def part_access(inp: PartInput) -> PartResult:
-    """Per-origin access on one part's clip (runs on a Dask worker)."""
+
+def _worker_and_peak() -> tuple[str, float]:
+    """The dask worker's address ("" outside a worker) and this process's peak RSS in MB."""
     import resource
 
-    t0 = time.perf_counter()
-    snapped = Snapped(amenities=inp.amenities, amenity_rows={}, origins=inp.origins, report={})
-    origins = pd.DataFrame({"population": inp.population})
-    values, dists, _ = origin_access_all(inp.network, snapped, origins, inp.taxonomy,
-                                         inp.settings, supplies=inp.supplies,
-                                         have_pop=inp.have_pop, categories=inp.categories)
     worker = ""
     try:
         from distributed import get_worker
@@ -293,7 +288,18 @@ def part_access(inp: PartInput) -> PartResult:
         worker = get_worker().address
     except (ImportError, ValueError):
         pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return worker, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+def part_access(inp: PartInput) -> PartResult:
+    """Per-origin access on one part's clip (runs on a Dask worker)."""
+
+    t0 = time.perf_counter()
+    snapped = Snapped(amenities=inp.amenities, amenity_rows={}, origins=inp.origins, report={})
+    origins = pd.DataFrame({"population": inp.population})
+    values, dists, _ = origin_access_all(inp.network, snapped, origins, inp.taxonomy,
+                                         inp.settings, supplies=inp.supplies,
+                                         have_pop=inp.have_pop, categories=inp.categories)
+    worker, peak = _worker_and_peak()
     return PartResult(part=inp.part, values=values.iloc[inp.own].reset_index(drop=True),
                       dists={c: d[inp.own] for c, d in dists.items()},
                       seconds=time.perf_counter() - t0, worker=worker, peak_mb=peak)
@@ -301,7 +307,6 @@ def part_access(inp: PartInput) -> PartResult:
 
 def part_nearest(inp: PartInput) -> PartResult:
     """Nearest distances only, for ``inp.categories`` (the second round of a part)."""
-    import resource
 
     from socialrisk.risk.engine import nearest_distance
 
@@ -311,14 +316,7 @@ def part_nearest(inp: PartInput) -> PartResult:
         d, _ = nearest_distance(inp.network, inp.amenities[cat], inp.origins,
                                 limit=inp.settings.max_distance_m)
         dists[cat] = d[inp.own]
-    worker = ""
-    try:
-        from distributed import get_worker
-
-        worker = get_worker().address
-    except (ImportError, ValueError):
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker, peak = _worker_and_peak()
     return PartResult(part=inp.part, values=pd.DataFrame(index=pd.RangeIndex(inp.own.size)),
                       dists=dists, seconds=time.perf_counter() - t0, worker=worker,
                       peak_mb=peak)

@@ -14,6 +14,7 @@ from streamlit_folium import st_folium
 
 from socialrisk.outputs import map_areas
 from socialrisk.risk.profile import area_profile
+from socialrisk.ui import loaded_result
 from socialrisk.webmap import (
     add_amenity_layers,
     add_choropleth,
@@ -46,10 +47,8 @@ def _map_areas(_areas, key):
 
 def render(state) -> None:
     """The explore page."""
-    r = getattr(state, "result", None)
+    r = loaded_result(state)
     if r is None:
-        st.error("No run is loaded. Choose the Isle of Wight default or a run output "
-                 "directory in the sidebar.")
         return
     labels = state.labels
     areas = r.areas

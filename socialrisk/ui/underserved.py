@@ -16,6 +16,7 @@ from socialrisk.risk.equity import access_by_decile, fifth_gap
 from socialrisk.risk.profile import underserved
 from socialrisk.risk.typology import typology
 from socialrisk.rundir import geopackage_bytes
+from socialrisk.ui import loaded_result
 from socialrisk.webmap import OGL_ATTRIBUTION, OSM_ATTRIBUTION, indicator_label
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,8 @@ def _gpkg(_areas, key):
 
 def render(state) -> None:
     """The underserved-areas page."""
-    r = getattr(state, "result", None)
+    r = loaded_result(state)
     if r is None:
-        st.error("No run is loaded. Choose the Isle of Wight default or a run output "
-                 "directory in the sidebar.")
         return
     labels = state.labels
     areas = r.areas
