@@ -40,11 +40,11 @@ def main() -> None:
                                  value=";".join(args.deprivation), key="dep_path",
                                  help="e.g. the IoD 2025 File 7; several paths separated by ;")
         upload = st.file_uploader("... or upload a deprivation CSV", type=["csv"],
-                                  key="dep_upload")
+                                  key="dep_upload", max_upload_size=20)
     deprivation = [p.strip() for p in dep_path.split(";") if p.strip()]
-    if upload is not None:
-        deprivation.append(save_upload(upload.getvalue(), upload.name))
     try:
+        if upload is not None:
+            deprivation.append(save_upload(upload.getvalue(), upload.name))
         state = load_state(run_dir.strip() or None, tuple(deprivation))
     except SocialRiskError as exc:
         st.error(f"{exc}.")

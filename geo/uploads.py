@@ -118,6 +118,13 @@ def safe_extract_zip(data: bytes, dest: Path, filename: str = "upload.zip", *,
     return out
 
 
+def check_upload(data: bytes, filename: str, allowed: tuple[str, ...],
+                 max_bytes: int = MAX_UPLOAD_BYTES) -> str:
+    """Refuse an empty, too large or not accepted upload (InputError); return its suffix."""
+    _check_size(data, filename, max_bytes)
+    return _suffix(filename, allowed)
+
+
 def read_upload_layer(data: bytes, filename: str, *,
                       max_bytes: int = MAX_UPLOAD_BYTES) -> gpd.GeoDataFrame:
     """Read an uploaded GeoJSON, GeoPackage, zipped Shapefile or GeoParquet.
@@ -132,8 +139,7 @@ def read_upload_layer(data: bytes, filename: str, *,
     InputError
         One line with the fix: too large, type not accepted, unsafe zip, unreadable.
     """
-    _check_size(data, filename, max_bytes)
-    suffix = _suffix(filename, LAYER_TYPES)
+    suffix = check_upload(data, filename, LAYER_TYPES, max_bytes)
     with tempfile.TemporaryDirectory(prefix="socialrisk-upload-") as tmp:
         tmpdir = Path(tmp)
         if suffix == ".zip":
@@ -163,8 +169,7 @@ def read_upload_table(data: bytes, filename: str, *,
     """Read an uploaded CSV with the same robust reader as files given on the command line."""
     from socialrisk.geo.tables import read_table
 
-    _check_size(data, filename, max_bytes)
-    _suffix(filename, TABLE_TYPES)
+    check_upload(data, filename, TABLE_TYPES, max_bytes)
     with tempfile.TemporaryDirectory(prefix="socialrisk-upload-") as tmp:
         path = Path(tmp) / Path(filename).name
         path.write_bytes(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
@@ -86,3 +87,15 @@ def test_uploaded_csv_uses_the_robust_reader():
     assert len(df) == 89 and "LSOA code (2021)" in df.columns
     with pytest.raises(InputError, match=r"type \.xlsx are not accepted"):
         read_upload_table(b"PK", "file7.xlsx")
+
+
+def test_app_deprivation_upload_gets_the_same_checks(tmp_path):
+    """The sidebar's CSV upload is refused like any other upload, before it is saved."""
+    from socialrisk.ui.state import save_upload
+
+    with pytest.raises(InputError, match=r"type \.xlsx are not accepted"):
+        save_upload(b"PK\x03\x04", "file7.xlsx")
+    with pytest.raises(InputError, match="is empty"):
+        save_upload(b"", "file7.csv")
+    path = save_upload(b"code,value\nE01017282,1\n", "mine.csv")
+    assert path.endswith(".csv") and Path(path).read_bytes().startswith(b"code,value")

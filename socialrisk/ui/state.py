@@ -72,7 +72,16 @@ def load_state(run_dir: str | None, deprivation: tuple[str, ...] = ()) -> AppSta
 
 
 def save_upload(data: bytes, filename: str) -> str:
-    """Keep an uploaded CSV under a content-addressed temporary path (stable for caching)."""
+    """Keep an uploaded CSV under a content-addressed temporary path (stable for caching).
+
+    Raises
+    ------
+    socialrisk.errors.InputError
+        Empty, too large or not a CSV (the same checks as every other upload).
+    """
+    from socialrisk.geo.uploads import TABLE_TYPES, check_upload
+
+    check_upload(data, filename, TABLE_TYPES)
     digest = hashlib.sha256(data).hexdigest()[:16]
     d = Path(tempfile.gettempdir()) / "socialrisk_uploads"
     d.mkdir(parents=True, exist_ok=True)
