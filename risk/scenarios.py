@@ -222,39 +222,19 @@ def _domain_names(result) -> set[str]:
 
 def _category_columns(prepared, state: CategoryState) -> pd.DataFrame:
     """The category's per-area columns from its state, as the pipeline computes them."""
-    from socialrisk.pipeline import _supply
-    from socialrisk.risk.access import (
-        access_columns,
-        aggregate_to_areas,
-        origin_access,
-        share_beyond,
-        walk_minutes,
-    )
-    from socialrisk.risk.decay import make_decay
-    from socialrisk.risk.fca import e2sfca
+    from socialrisk.pipeline import _supply, areas_from_origin_access, category_origin_access
 
     s, cat = prepared.settings, state.category
     origins = prepared.origins
-    area = origins["area_id"].to_numpy()
     pop = origins["population"].to_numpy(dtype=float)
     have_pop = bool(np.isfinite(pop).all())
-    weight = pop if have_pop else origins["weight"].to_numpy(dtype=float)
-    decay = make_decay(s.decay, s.decay_scale_m)
-    cols = access_columns(cat, s.thresholds_m, [s.beyond_threshold_m])
-    oa = origin_access(state.dist, state.pairs, s.thresholds_m, s.walk_speed_kmh, decay,
-                       cutoff=state.cutoff, category=cat)
-    oa[f"{cat}_walk_min_slow"] = walk_minutes(state.dist, s.slow_walk_speed_kmh)
+    supply = None
     if prepared.taxonomy[cat].capacity and have_pop:
         am = pd.DataFrame({"capacity": state.capacity})
         supply, _ = _supply(am, np.arange(state.capacity.size), state.snapped)
-        cost = state.pairs.rename(columns={"source": "supply", "target": "demand"})
-        oa[cols.e2sfca] = 1000.0 * e2sfca(pd.Series(pop), supply, cost, decay,
-                                          s.catchment_m).to_numpy()
-    agg = aggregate_to_areas(oa, area, weight)
-    agg = agg.drop(columns=["n_origins", "origin_weight"])
-    beyond = share_beyond(state.dist, s.beyond_threshold_m, area, weight)
-    agg[cols.share_beyond[float(s.beyond_threshold_m)]] = beyond
-    return agg
+    oa = category_origin_access(cat, state.dist, state.pairs, s, pop, supply)
+    agg = areas_from_origin_access(oa, {cat: state.dist}, origins, s, have_pop)
+    return agg.drop(columns=["n_origins", "origin_weight"])
 
 
 def _index(prepared, table: pd.DataFrame) -> pd.DataFrame:

@@ -426,18 +426,13 @@ def origin_access_all(network, snapped: Snapped, origins: gpd.GeoDataFrame, taxo
     report : dict
         Per category: unreachable origins and pairs found (or why it is NaN).
     """
-    from socialrisk.risk.access import access_columns, origin_access, walk_minutes
-    from socialrisk.risk.decay import make_decay
     from socialrisk.risk.engine import distances_within, nearest_distance
-    from socialrisk.risk.fca import e2sfca
 
-    decay = make_decay(s.decay, s.decay_scale_m)
     cutoff = access_cutoff(s)
     pop = origins["population"].to_numpy(dtype=float)
     per_origin, dists, report = [], {}, {}
     for cat in tqdm(list(taxonomy), desc="access", disable=s.quiet, leave=False):
         att = snapped.amenities[cat]
-        cols = access_columns(cat, s.thresholds_m, [s.beyond_threshold_m])
         usable = att.snapped.sum() > 0 if categories is None else cat in categories
         if not usable:
             report[cat] = "no amenities of this category could be used: indicators are NaN"
@@ -446,16 +441,8 @@ def origin_access_all(network, snapped: Snapped, origins: gpd.GeoDataFrame, taxo
             continue
         dist, _ = nearest_distance(network, att, snapped.origins, limit=s.max_distance_m)
         pairs = distances_within(network, att, snapped.origins, cutoff)
-        oa = origin_access(dist, pairs, s.thresholds_m, s.walk_speed_kmh, decay,
-                           cutoff=cutoff, category=cat)
-        oa[f"{cat}_walk_min_slow"] = walk_minutes(dist, s.slow_walk_speed_kmh)
-        fca_note = None
-        if have_pop and cat in supplies:
-            supply, fca_note = supplies[cat]
-            cost = pairs.rename(columns={"source": "supply", "target": "demand"})
-            oa[cols.e2sfca] = 1000.0 * e2sfca(
-                pd.Series(pop), supply, cost, decay, s.catchment_m).to_numpy()
-        per_origin.append(oa)
+        supply, fca_note = supplies[cat] if have_pop and cat in supplies else (None, None)
+        per_origin.append(category_origin_access(cat, dist, pairs, s, pop, supply))
         dists[cat] = dist
         report[cat] = {"origins_unreachable": int(np.isinf(dist).sum()),
                        "pairs_within_cutoff": len(pairs)}
@@ -466,6 +453,39 @@ def origin_access_all(network, snapped: Snapped, origins: gpd.GeoDataFrame, taxo
     return values, dists, report
 
 
+def category_origin_access(cat: str, dist: np.ndarray, pairs: pd.DataFrame, s: Settings,
+                           pop: np.ndarray, supply: pd.Series | None = None) -> pd.DataFrame:
+    """One category's per-origin columns from its nearest distances and cost pairs.
+
+    Parameters
+    ----------
+    cat : str
+    dist : ndarray
+        Nearest distance per origin (:func:`~socialrisk.risk.engine.nearest_distance`).
+    pairs : DataFrame
+        Amenity/origin pairs within :func:`access_cutoff`
+        (:func:`~socialrisk.risk.engine.distances_within`).
+    s : Settings
+    pop : ndarray
+        Population per origin (the E2SFCA demand).
+    supply : Series, optional
+        Supply per snapped amenity item (:func:`_supply`); no E2SFCA column when None.
+    """
+    from socialrisk.risk.access import access_columns_from_settings, origin_access, walk_minutes
+    from socialrisk.risk.decay import make_decay
+    from socialrisk.risk.fca import e2sfca
+
+    decay = make_decay(s.decay, s.decay_scale_m)
+    oa = origin_access(dist, pairs, s.thresholds_m, s.walk_speed_kmh, decay,
+                       cutoff=access_cutoff(s), category=cat)
+    oa[f"{cat}_walk_min_slow"] = walk_minutes(dist, s.slow_walk_speed_kmh)
+    if supply is not None:
+        cost = pairs.rename(columns={"source": "supply", "target": "demand"})
+        oa[access_columns_from_settings(cat, s).e2sfca] = 1000.0 * e2sfca(
+            pd.Series(pop), supply, cost, decay, s.catchment_m).to_numpy()
+    return oa
+
+
 def areas_from_origin_access(values: pd.DataFrame, dists: dict[str, np.ndarray],
                              origins: gpd.GeoDataFrame, s: Settings,
                              have_pop: bool) -> pd.DataFrame:
@@ -473,14 +493,18 @@ def areas_from_origin_access(values: pd.DataFrame, dists: dict[str, np.ndarray],
 
     Falls back to the origins' building weight when not every origin has a population.
     """
-    from socialrisk.risk.access import access_columns, aggregate_to_areas, share_beyond
+    from socialrisk.risk.access import (
+        access_columns_from_settings,
+        aggregate_to_areas,
+        share_beyond,
+    )
 
     area = origins["area_id"].to_numpy()
     weight = origins["population" if have_pop else "weight"].to_numpy(dtype=float)
     if not dists:
         return pd.DataFrame(index=pd.Index(pd.unique(area), name="area_id"))
     per_area = [share_beyond(d, s.beyond_threshold_m, area, weight).rename(
-        access_columns(cat, s.thresholds_m, [s.beyond_threshold_m])
+        access_columns_from_settings(cat, s)
         .share_beyond[float(s.beyond_threshold_m)]) for cat, d in dists.items()]
     agg = aggregate_to_areas(values, area, weight)
     return pd.concat([agg, *per_area], axis=1)
@@ -531,7 +555,7 @@ def _supply(amenities: gpd.GeoDataFrame, rows: np.ndarray, snapped: np.ndarray
 def _assemble_areas(areas: gpd.GeoDataFrame, table: pd.DataFrame, index_frame: pd.DataFrame,
                     taxonomy, s: Settings) -> gpd.GeoDataFrame:
     """The output table in the documented column order (see README "Outputs")."""
-    from socialrisk.risk.access import access_columns
+    from socialrisk.risk.access import access_columns_from_settings
 
     ids = areas["area_id"].to_numpy()
     t = table.reindex(ids)
@@ -544,7 +568,7 @@ def _assemble_areas(areas: gpd.GeoDataFrame, table: pd.DataFrame, index_frame: p
     main: list[str] = []
     extra: list[str] = []
     for cat in taxonomy:
-        c = access_columns(cat, s.thresholds_m, [s.beyond_threshold_m])
+        c = access_columns_from_settings(cat, s)
         count800 = c.count.get(800.0)
         first = [c.nearest, c.walk_min] + ([count800] if count800 else [])
         main += first
