@@ -30,12 +30,12 @@ ISO_COLOURS = {5: "#08519c", 10: "#3182bd", 15: "#9ecae1"}
 
 def state_parts(state):
     """(prepared, result, labels) of the app state, or None after an st.error."""
-    p = getattr(state, "prepared", None)
-    r = getattr(state, "result", None)
-    if p is None or r is None:
-        st.error("No run is loaded. Choose the Isle of Wight default or a run output "
-                 "directory in the sidebar.")
+    from socialrisk.ui import loaded_result
+
+    r = loaded_result(state)
+    if r is None:
         return None
+    p = state.prepared
     if getattr(p, "network", None) is None:
         st.error("This run has no walking network (osm = \"none\"). Run socialrisk with "
                  "OpenStreetMap data (the default, or --osm FILE) to use this page.")
