@@ -1,17 +1,15 @@
-"""Writing a run's outputs: complete in a temporary directory, then moved into place.
+"""Writing a run's outputs: complete in a staging folder, then moved into place.
 
-An interrupted run never leaves a half-written output directory: files are
-written next to the target and swapped in only when all of them exist.
+An interrupted run never leaves a half-written output; the folder rules (what
+may be replaced, what never) are :mod:`socialrisk.outdir`. ``areas.csv`` is
+written formula-safe (:func:`socialrisk.sanitize.csv_safe`); the GeoPackages
+keep the true values.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,18 +18,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from socialrisk.errors import InputError
+from socialrisk.outdir import sha256_file, staging
+from socialrisk.sanitize import csv_safe
+
+__all__ = ["map_areas", "sha256_file", "write_json", "write_run_outputs"]
 
 log = logging.getLogger(__name__)
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """SHA-256 hex digest of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _json_default(obj):
@@ -118,13 +110,15 @@ def write_run_outputs(
     amenity_polygons: gpd.GeoDataFrame | None,
     manifest: dict,
     render_map: Callable[[Path], None] | None = None,
+    extra: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write ``areas.gpkg``, ``areas.csv``, ``amenities.gpkg``, ``map.html`` and ``manifest.json``.
 
     Parameters
     ----------
     out_dir : path
-        Target directory; replaced only once every file has been written.
+        Target folder: new, empty, or a previous socialrisk output (see
+        :mod:`socialrisk.outdir`); files appear only once every one is written.
     areas, amenities : GeoDataFrame
         The output tables (EPSG:4326 is written for maximum reuse).
     amenity_polygons : GeoDataFrame, optional
@@ -133,27 +127,25 @@ def write_run_outputs(
         Run description; the output files' SHA-256 are added to it.
     render_map : callable, optional
         Called with the path of ``map.html`` to write the map.
+    extra : callable, optional
+        Called with the staging folder to write further files (the app's data).
 
     Returns
     -------
     Path
         The output directory.
+
+    Raises
+    ------
+    InputError
+        When ``out_dir`` may not be written (see :func:`socialrisk.outdir.check_out_dir`).
     """
     t0 = time.perf_counter()
-    target = Path(out_dir).resolve()
-    if target.exists() and not target.is_dir():
-        raise InputError(f"--out {target} is a file; give a directory path")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    recover_interrupted(target)
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent,
-                                prefix=f".{target.name}.part-{os.getpid()}-"))
-    try:  # from here on, an interruption removes tmp (a kill is tidied by the next run)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; outputs are for sharing
+    with staging(out_dir) as tmp:
         a = areas.to_crs("EPSG:4326")
         a.to_file(tmp / "areas.gpkg", layer="areas", driver="GPKG")
-        pd.DataFrame(a.drop(columns="geometry")).to_csv(tmp / "areas.csv", index=False)
+        csv_safe(pd.DataFrame(a.drop(columns="geometry"))).to_csv(tmp / "areas.csv",
+                                                                   index=False)
         am = amenities.to_crs("EPSG:4326")
         am.to_file(tmp / "amenities.gpkg", layer="amenities", driver="GPKG")
         if amenity_polygons is not None and len(amenity_polygons):
@@ -161,61 +153,13 @@ def write_run_outputs(
                 tmp / "amenities.gpkg", layer="amenity_polygons", driver="GPKG")
         if render_map is not None:
             render_map(tmp / "map.html")
+        if extra is not None:
+            extra(tmp)
         manifest = dict(manifest)
         manifest["timings_s"] = {**manifest.get("timings_s", {}),
                                  "outputs": round(time.perf_counter() - t0, 3)}
-        manifest["outputs"] = {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
-                               for p in sorted(tmp.iterdir())}
+        manifest["outputs"] = {p.relative_to(tmp).as_posix():
+                               {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+                               for p in sorted(tmp.rglob("*")) if p.is_file()}
         write_json(tmp / "manifest.json", manifest)
-        _swap_into_place(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
-def recover_interrupted(target: Path) -> None:
-    """Tidy up after a run that was killed (SIGKILL, power loss) while writing ``target``.
-
-    A temporary ``.NAME.part-PID-*`` directory of a dead process is removed. A
-    ``.NAME.old-PID`` directory of a dead process is the previous output: it is
-    moved back when the kill came between the two renames (no ``target``), and
-    removed otherwise.
-    """
-    for p in target.parent.glob(f".{target.name}.part-*"):
-        pid = p.name[len(f".{target.name}.part-"):].split("-", 1)[0]
-        if pid.isdigit() and not _pid_alive(int(pid)):
-            log.info("removing %s, left by an interrupted run", p)
-            shutil.rmtree(p, ignore_errors=True)
-    for p in target.parent.glob(f".{target.name}.old-*"):
-        pid = p.name[len(f".{target.name}.old-"):]
-        if not pid.isdigit() or _pid_alive(int(pid)):
-            continue
-        if target.exists():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            log.warning("restoring the previous outputs of %s from an interrupted run", target)
-            os.replace(p, target)
-
-
-def _swap_into_place(tmp: Path, target: Path) -> None:
-    """Replace ``target`` by ``tmp``; the old directory survives until the new one is in place."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    return Path(out_dir).expanduser().resolve()

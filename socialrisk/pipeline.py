@@ -253,9 +253,11 @@ def compute(p: Prepared, access: pd.DataFrame | None = None) -> RunResult:
 
 def run_and_write(settings: Settings) -> Path:
     """Run and write the outputs to ``settings.out``; returns the output directory."""
+    from socialrisk.outdir import check_out_dir
     from socialrisk.outputs import map_areas, write_run_outputs
     from socialrisk.webmap import build_map
 
+    check_out_dir(settings.out)  # a wrong --out fails now, not after the computation
     t0 = time.perf_counter()
     res = run(settings)
     t1 = time.perf_counter()

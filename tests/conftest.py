@@ -135,7 +135,7 @@ def cli_error(argv: list[str], capsys, out: Path) -> str:
     assert len(lines) == 1, err
     assert "Traceback" not in err
     assert not out.exists()
-    assert not list(out.parent.glob(f".{out.name}.part-*"))
+    assert not list(out.parent.glob(".socialrisk-part-*"))
     return lines[0]
 
 

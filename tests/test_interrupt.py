@@ -27,7 +27,9 @@ def _argv(cowes, out: Path) -> list[str]:
 
 
 def _snapshot(out: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    """Every file of the output folder but a killed run's hidden staging folder."""
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and not p.relative_to(out).as_posix().startswith(".socialrisk-part-")}
 
 
 @pytest.fixture
@@ -43,7 +45,7 @@ def _interrupt_while_writing(cowes, out: Path, sig: int) -> subprocess.Completed
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:
-            if list(out.parent.glob(f".{out.name}.part-*")):
+            if out.is_dir() and list(out.glob(".socialrisk-part-*")):
                 os.kill(proc.pid, sig)
                 break
             if proc.poll() is not None:
@@ -76,9 +78,10 @@ def test_sigkill_while_writing_keeps_previous_outputs(cowes, previous):
     res = _interrupt_while_writing(cowes, out, signal.SIGKILL)
     assert res.returncode == -signal.SIGKILL
     assert _snapshot(out) == before  # the target is the previous run, never half-written
-    # a killed process cannot clean up: what it leaves is a hidden temporary directory
-    left = [p.name for p in out.parent.iterdir() if p.name not in ("cache", "out")]
-    assert all(n.startswith(".out.part-") for n in left)
+    # a killed process cannot clean up: what it leaves is its hidden staging folder in out/
+    assert [p.name for p in out.parent.iterdir() if p.name != "cache"] == ["out"]
+    assert all(p.name.startswith(".socialrisk-part-") for p in out.iterdir()
+               if p.name.startswith(".") and p.name != ".socialrisk-outputs.json")
 
 
 def test_sigint_on_a_first_run_leaves_no_target(cowes, tmp_path):
@@ -89,27 +92,22 @@ def test_sigint_on_a_first_run_leaves_no_target(cowes, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name != "cache"] == []
 
 
-def test_leftovers_of_a_killed_run_are_recovered(tmp_path):
-    """A dead process's temp dir is removed; its .old dir is restored when the target is gone."""
+def test_leftovers_of_a_killed_run_are_removed_by_the_next_run(cowes, previous):
+    """A dead process's staging folder inside out/ is removed; a live one's is kept."""
     import subprocess
     import sys
 
-    from socialrisk.outputs import recover_interrupted
+    from socialrisk.outdir import check_out_dir
 
+    out, before = previous
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
-    pid = int(dead.stdout)  # a process that has exited
-    target = tmp_path / "out"
-    part = tmp_path / f".out.part-{pid}-abc"
+    part = out / f".socialrisk-part-{int(dead.stdout)}-abc"
     part.mkdir()
     (part / "areas.csv").write_text("half")
-    old = tmp_path / f".out.old-{pid}"
-    old.mkdir()
-    (old / "areas.csv").write_text("previous")
-    recover_interrupted(target)
-    assert not part.exists()
-    assert (target / "areas.csv").read_text() == "previous" and not old.exists()
-    # with the target in place, a stale .old dir is simply removed
-    old.mkdir()
-    recover_interrupted(target)
-    assert not old.exists() and (target / "areas.csv").read_text() == "previous"
+    live = out / f".socialrisk-part-{os.getpid()}-xyz"
+    live.mkdir()
+    check_out_dir(out)
+    assert not part.exists() and live.is_dir()
+    live.rmdir()
+    assert _snapshot(out) == before

@@ -1,0 +1,295 @@
+"""The output folder: written into, never emptied, and only ever touching our own files.
+
+Rules (see ``docs/security.md``):
+
+* ``--out DIR`` that does not exist is created; an empty DIR (a bind-mounted
+  ``/out`` in a container, say) is written into, never renamed or removed.
+* A DIR that holds files is used only when it is a previous socialrisk output:
+  it has the marker :data:`MARKER` (or the ``manifest.json`` of an older
+  version), and then only the files the marker lists are replaced or removed,
+  and only while their SHA-256 is still the one recorded (a file edited since
+  is refused, not overwritten). Anything else in DIR is left alone.
+* Every file is written complete in a hidden folder inside DIR and moved into
+  place with :func:`os.replace`; the marker journals the swap, so a run killed
+  halfway is rolled back to the previous outputs by the next run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from socialrisk.errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: written last into every output folder: which files socialrisk wrote, with their SHA-256
+MARKER = ".socialrisk-outputs.json"
+_PART = ".socialrisk-part-"
+_OLD = ".socialrisk-old-"
+_MAX_MARKER_BYTES = 5_000_000
+#: the only files socialrisk ever writes, replaces or removes in an output folder
+OUTPUT_NAMES = re.compile(r"(areas\.gpkg|areas\.csv|amenities\.gpkg|map\.html|manifest\.json"
+                          r"|app/[a-z0-9_]{1,64}\.(parquet|npz|json))")
+#: entries an operating system or a mount puts in an empty folder (never touched)
+_SYSTEM_ENTRIES = ("lost+found", ".DS_Store", "Thumbs.db", "desktop.ini", ".gitkeep")
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 hex digest of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_out_dir(out: str | os.PathLike[str]) -> Path:
+    """Refuse an output folder socialrisk may not write into; return it resolved.
+
+    Called before any computation, so a wrong ``--out`` fails at once.
+
+    Raises
+    ------
+    InputError
+        One line naming the problem and the fix: an empty path, a NUL byte, a
+        file, a folder holding files socialrisk did not write, or an output
+        file changed since socialrisk wrote it.
+    """
+    text = os.fspath(out)
+    if not str(text).strip():
+        raise InputError("--out is empty; give the folder to write the outputs to, e.g. "
+                         "--out out/my_area")
+    if "\0" in str(text):
+        raise InputError("--out contains a NUL byte; give an ordinary folder path")
+    target = Path(text).expanduser().resolve()
+    if target.exists() and not target.is_dir():
+        raise InputError(f"--out {target} is a file, not a folder; give a new or empty folder, "
+                         f"or the folder of a previous socialrisk run")
+    if target.is_dir():
+        _owned_files(target)  # raises for a folder that is not ours
+    else:
+        parent = next((p for p in target.parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise InputError(f"--out {target}: {parent} is a file, not a folder")
+    return target
+
+
+def _read_marker(target: Path) -> dict | None:
+    """The marker of ``target`` (or an older version's manifest as one), or None."""
+    path = target / MARKER
+    if path.is_file():
+        try:
+            if path.stat().st_size > _MAX_MARKER_BYTES:
+                raise ValueError("too large")
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or data.get("written_by") != "socialrisk" \
+                    or not isinstance(data.get("files"), dict):
+                raise ValueError("not a socialrisk marker")
+            return data
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise InputError(f"--out {target}: its {MARKER} is unreadable ({exc}); give a new "
+                             f"or empty folder") from None
+    legacy = target / "manifest.json"
+    if legacy.is_file() and legacy.stat().st_size <= _MAX_MARKER_BYTES:
+        try:
+            m = json.loads(legacy.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+        outs = m.get("outputs") if isinstance(m, dict) else None
+        if isinstance(m, dict) and "socialrisk_version" in m and isinstance(outs, dict):
+            files = {k: v for k, v in outs.items() if isinstance(v, dict) and "sha256" in v}
+            files["manifest.json"] = {"sha256": sha256_file(legacy)}
+            return {"written_by": "socialrisk", "files": files, "legacy": True}
+    return None
+
+
+def _safe_name(name: object) -> bool:
+    """Whether ``name`` is one of the files socialrisk writes (:data:`OUTPUT_NAMES`).
+
+    A marker is data from disk: a forged one listing ``thesis.docx`` must not
+    make it ours, so only these names are ever replaced or removed.
+    """
+    return isinstance(name, str) and OUTPUT_NAMES.fullmatch(name) is not None
+
+
+def _owned_files(target: Path) -> dict[str, str]:
+    """``{relative path: sha256}`` of the files of ``target`` that socialrisk wrote.
+
+    Raises :class:`InputError` when ``target`` holds files and no marker, or a
+    listed file was changed since it was written.
+    """
+    _recover(target)
+    visible = [p for p in target.iterdir() if not p.name.startswith((_PART, _OLD))
+               and p.name not in (MARKER, *_SYSTEM_ENTRIES)]
+    marker = _read_marker(target)
+    if marker is None:
+        if visible:
+            example = sorted(p.name for p in visible)[0]
+            raise InputError(f"--out {target} already holds files socialrisk did not write "
+                             f"(e.g. {example!r}); give a new or empty folder, or the folder "
+                             f"of a previous socialrisk run (nothing was changed)")
+        return {}
+    owned: dict[str, str] = {}
+    for name, rec in marker["files"].items():
+        digest = rec.get("sha256") if isinstance(rec, dict) else None
+        if not _safe_name(name) or not isinstance(digest, str):
+            continue  # a forged entry never widens what we touch
+        path = target / name
+        if not path.exists():
+            continue
+        if path.is_symlink() or not path.is_file() or sha256_file(path) != digest:
+            raise InputError(f"--out {target}: {name} was changed after socialrisk wrote it; "
+                             f"move it elsewhere or give another --out (nothing was changed)")
+        owned[name] = digest
+    return owned
+
+
+def write_marker(target: Path, files: dict[str, str], **extra: object) -> None:
+    """Write the marker atomically: ``files`` is ``{relative path: sha256}``."""
+    data = {"written_by": "socialrisk", **extra,
+            "files": {k: {"sha256": v} for k, v in sorted(files.items())}}
+    fd, tmp = tempfile.mkstemp(dir=target, prefix=f"{_PART}marker-")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1)
+    os.replace(tmp, target / MARKER)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _dead_pid(name: str, prefix: str) -> bool:
+    pid = name[len(prefix):].split("-", 1)[0]
+    return pid.isdigit() and not _pid_alive(int(pid))
+
+
+def _recover(target: Path) -> None:
+    """Undo what a killed run left in ``target``: its temp folder, a half-done swap."""
+    for p in target.glob(f"{_PART}*"):
+        if _dead_pid(p.name, _PART):
+            log.info("removing %s, left by an interrupted run", p)
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+    for old in target.glob(f"{_OLD}*"):
+        if not old.is_dir() or not _dead_pid(old.name, _OLD):
+            continue
+        try:
+            marker = json.loads((target / MARKER).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            marker = {}
+        pending = marker.get("pending") if isinstance(marker, dict) else None
+        if isinstance(pending, dict):  # killed during the swap: roll back
+            log.warning("restoring the previous outputs of %s from an interrupted run", target)
+            for name, digest in pending.items():
+                p = target / name
+                if _safe_name(name) and p.is_file() and sha256_file(p) == digest:
+                    p.unlink()
+            for p in sorted(old.rglob("*")):
+                rel = p.relative_to(old).as_posix()
+                if p.is_file() and _safe_name(rel):
+                    (target / rel).parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(p, target / rel)
+            files = marker.get("files") if isinstance(marker.get("files"), dict) else {}
+            write_marker(target, {k: v["sha256"] for k, v in files.items()
+                                  if _safe_name(k) and isinstance(v, dict) and "sha256" in v})
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM until the block ends (the swap is a few renames)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in previous:
+        signal.signal(s, lambda signum, frame: got.append(signum))
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        if got:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def staging(out: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary folder inside the output folder; its files replace ours on success.
+
+    Yields the staging folder: write every output into it (sub-folders allowed).
+    When the block ends without an exception, :func:`publish` moves the files
+    into place; otherwise the staging folder is removed and the output folder
+    is as it was (a folder created for this run and left empty is removed).
+    """
+    target = check_out_dir(out)
+    created = not target.exists()
+    target.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target, prefix=f"{_PART}{os.getpid()}-"))
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; outputs are for sharing
+        yield tmp
+        publish(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if created:
+            with contextlib.suppress(OSError):
+                target.rmdir()
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def publish(tmp: Path, target: Path) -> None:
+    """Move every file of ``tmp`` into ``target``, replacing and removing only our own files."""
+    new = {p.relative_to(tmp).as_posix(): sha256_file(p)
+           for p in sorted(tmp.rglob("*")) if p.is_file()}
+    owned = _owned_files(target)  # again: the folder may have changed during the run
+    for name in new:
+        if not _safe_name(name):  # a programming error, not a user's
+            raise RuntimeError(f"{name} is not in outdir.OUTPUT_NAMES; add it there")
+        dest = target / name
+        if (dest.exists() or dest.is_symlink()) and name not in owned:
+            raise InputError(f"--out {target}: {name} exists and was not written by "
+                             f"socialrisk; move it elsewhere or give another --out "
+                             f"(nothing was changed)")
+    old = target / f"{_OLD}{os.getpid()}"
+    with _signals_deferred():
+        write_marker(target, owned, pending=new)
+        old.mkdir(exist_ok=True)
+        for name in owned:
+            src = target / name
+            if src.is_file():
+                (old / name).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, old / name)
+        for name in new:
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp / name, target / name)
+        write_marker(target, new)
+        shutil.rmtree(old, ignore_errors=True)
+        for name in owned:  # sub-folders we emptied (e.g. app/ of a run now without it)
+            parent = (target / name).parent
+            if parent != target and not any(parent.iterdir()):
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
