@@ -234,8 +234,9 @@ def arcgis_query(
     while True:
         query = dict(params, resultOffset=str(offset), resultRecordCount=str(page_size))
         page_url = f"{url}?{urlencode(query)}"
-        path = fetch(page_url, cache_dir, suffix=".json", validate=arcgis_page_problem,
-                     hint=hint, retries=retries, backoff=backoff)
+        path = fetch(page_url, cache_dir, suffix=".json", hint=hint, retries=retries,
+                     backoff=backoff, max_bytes=50_000_000, deadline=180.0,
+                     label="an ArcGIS page", validate=lambda p: arcgis_page_problem(p.read_bytes()))
         if record is not None:
             record.append(download_record(page_url, path))
         data = json.loads(path.read_bytes())

@@ -237,31 +237,36 @@ def _add_shares(df: pd.DataFrame) -> None:
             df[share] = (df[part] / total).astype("float64")
 
 
-def _last_line(body: bytes) -> bytes:
-    stripped = body.rstrip(b"\r\n")
-    cut = stripped.rfind(b"\n")
-    return stripped[cut + 1:] if cut >= 0 else stripped
+#: Size cap of a File 7 download: the official IoD2025 file is about 10 MB
+#: (33,755 rows of ~295 bytes); six times that leaves room for a wider vintage.
+FILE7_MAX_BYTES = 64_000_000
+#: Wall-clock limit (seconds) of a File 7 download, retries included.
+FILE7_DEADLINE = 300.0
 
 
-def file7_validator(min_rows: int = FILE7_MIN_ROWS) -> Callable[[bytes], str | None]:
-    """A :func:`~socialrisk.geo.download.fetch` validator for a File 7 body.
+def file7_validator(min_rows: int = FILE7_MIN_ROWS) -> Callable[[Path], str | None]:
+    """A :func:`~socialrisk.geo.download.fetch` validator for a downloaded File 7.
 
-    The body passes when its header is a File 7 header, it has at least
+    The file passes when its header is a File 7 header, it has at least
     ``min_rows`` data rows, and its last row has as many fields as the header
-    (a body cut mid-row fails).
+    (a body cut mid-row fails). The file is read line by line, never whole.
     """
 
-    def validate(body: bytes) -> str | None:
-        header = header_from_bytes(body[:64 * 1024])
-        if not is_file7(header):
-            return "the body is not an IoD File 7 CSV (its header has no LSOA code, IMD score " \
-                   "and population columns)"
-        lines = [ln for ln in body.splitlines() if ln.strip()]
-        n_rows = len(lines) - 1
+    def validate(path: Path) -> str | None:
+        with open(path, "rb") as fh:
+            header = header_from_bytes(fh.read(64 * 1024))
+            if not is_file7(header):
+                return "the body is not an IoD File 7 CSV (its header has no LSOA code, " \
+                       "IMD score and population columns)"
+            fh.seek(0)
+            n_lines, last = 0, b""
+            for line in fh:
+                if line.strip():
+                    n_lines, last = n_lines + 1, line
+        n_rows = n_lines - 1
         if n_rows < min_rows:
             return f"only {n_rows:,} rows (a full File 7 has {FILE7_ROWS:,}); it may be truncated"
-        last = _last_line(body).decode("utf-8", errors="replace")
-        fields = next(csv.reader([last]), [])
+        fields = next(csv.reader([last.decode("utf-8", errors="replace").rstrip("\r\n")]), [])
         if len(fields) != len(header):
             return (f"the last row has {len(fields)} fields, the header {len(header)}: "
                     f"the body is truncated")
@@ -272,7 +277,8 @@ def file7_validator(min_rows: int = FILE7_MIN_ROWS) -> Callable[[bytes], str | N
 
 def file7_download(cache_dir: str | Path, url: str = FILE7_2025_URL, *,
                    min_rows: int = FILE7_MIN_ROWS, timeout: float = 120.0, retries: int = 3,
-                   backoff: float = 1.0) -> Path:
+                   backoff: float = 1.0, max_bytes: int = FILE7_MAX_BYTES,
+                   deadline: float = FILE7_DEADLINE) -> Path:
     """Download the official IoD2025 File 7 once and return the cached CSV.
 
     Parameters
@@ -286,20 +292,29 @@ def file7_download(cache_dir: str | Path, url: str = FILE7_2025_URL, *,
         has :data:`FILE7_ROWS`). A smaller body is treated as truncated and not
         cached.
     timeout, retries, backoff : float, int, float
-        Passed to :func:`~socialrisk.geo.download.fetch`.
+        Per-read timeout, retries and back-off, passed to
+        :func:`~socialrisk.geo.download.fetch`.
+    max_bytes : int
+        Largest body accepted, in decompressed bytes (default
+        :data:`FILE7_MAX_BYTES`).
+    deadline : float
+        Wall-clock limit in seconds for the whole download, retries included
+        (default :data:`FILE7_DEADLINE`).
 
     Raises
     ------
     DownloadError
-        Offline, HTTP error, an HTML page or a body that is not a complete File 7;
-        the message says how to download the file by hand.
+        Offline, HTTP error, an HTML page, a body over ``max_bytes``, past the
+        deadline or not a complete File 7; the message says how to download the
+        file by hand.
     """
     hint = (f"to work offline, download File 7 (CSV, 'File_7_IoD2025_All_Ranks_Scores_Deciles_"
             f"Population_Denominators.csv') from {FILE7_RELEASE_PAGE} or {url} on a machine "
             f"with internet and pass it with --deprivation FILE.csv (or save it as {{cache}} "
             f"to have it used automatically)")
     return fetch(url, cache_dir, suffix=".csv", validate=file7_validator(min_rows),
-                 timeout=timeout, retries=retries, backoff=backoff, hint=hint)
+                 timeout=timeout, retries=retries, backoff=backoff, hint=hint,
+                 max_bytes=max_bytes, deadline=deadline, label="File 7")
 
 
 __all__ = [

@@ -1,8 +1,10 @@
-"""Cached HTTP downloads: one place for retries, validation and atomic cache writes.
+"""Cached HTTP downloads: one place for retries, limits, validation and atomic cache writes.
 
-Parsing lives elsewhere; this module only fetches bytes. A response is cached
-only when it passed its validator, so an error page or a truncated body is
-never reused.
+Parsing lives elsewhere; this module only fetches bytes. Every body streams to a
+temporary file next to the cache, bounded in size (decompressed bytes) and in
+wall-clock time, and is moved into the cache only when it is complete and passed
+its validator, so an error page, a truncated body or a runaway download is never
+reused. The temporary file is removed on every failure, Ctrl-C included.
 """
 
 from __future__ import annotations
@@ -10,18 +12,27 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import socket
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO, NamedTuple
 
 import requests
+import urllib3
 
 from socialrisk.errors import DownloadError
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
+MB = 1_000_000
+#: Default size cap (decompressed bytes) of one download.
+MAX_BYTES = 100 * MB
+#: Default wall-clock limit (seconds) of one :func:`fetch`, retries and waits included.
+DEADLINE = 300.0
+CHUNK = 64 * 1024
 
 
 def default_cache_dir() -> Path:
@@ -48,17 +59,37 @@ def looks_like_html(body: bytes) -> bool:
     return head.startswith(b"<!doctype html") or head.startswith(b"<html")
 
 
+class _Limits(NamedTuple):
+    timeout: float   # per read
+    end: float       # time.monotonic() deadline
+    deadline: float  # seconds, for messages
+    max_bytes: int
+    label: str
+    max_wait: float
+
+
+class _AttemptError(Exception):
+    """One attempt failed: ``reason`` in words, whether a retry may help, and how long to wait."""
+
+    def __init__(self, reason: str, retry: bool = False, wait: float = 0.0) -> None:
+        super().__init__(reason)
+        self.reason, self.retry, self.wait = reason, retry, wait
+
+
 def fetch(
     url: str,
     cache_dir: str | Path,
     *,
     suffix: str = "",
-    validate: Callable[[bytes], str | None] | None = None,
+    validate: Callable[[Path], str | None] | None = None,
     timeout: float = 60.0,
     retries: int = 3,
     backoff: float = 1.0,
     hint: str = "",
     max_wait: float = 60.0,
+    max_bytes: int = MAX_BYTES,
+    deadline: float = DEADLINE,
+    label: str = "this download",
 ) -> Path:
     """Return a local path holding the body of ``url``, downloading it once.
 
@@ -71,79 +102,146 @@ def fetch(
     suffix : str
         File suffix for the cached file (e.g. ``".csv"``).
     validate : callable, optional
-        Called with the body; returns ``None`` when the body is good, or a short
-        reason. A body that fails is neither cached nor returned. HTML bodies are
-        always refused.
-    timeout, retries, backoff : float, int, float
-        Per-request timeout; number of retries on timeouts, connection errors,
-        truncated bodies and HTTP 429/5xx, with exponential back-off starting at
-        ``backoff`` seconds (longer when the server's ``Retry-After`` asks for it).
+        Called with the path of the complete downloaded body (a temporary file);
+        returns ``None`` when it is good, or a short reason. A body that fails is
+        neither cached nor returned. HTML bodies are always refused. A body sent
+        with neither ``Content-Length`` nor chunking that the server cut short
+        looks complete at HTTP level: only the validator can catch it.
+    timeout : float
+        Per-read timeout in seconds (connecting, and each read of the body).
+    retries, backoff : int, float
+        Number of retries on timeouts, connection errors, truncated bodies and
+        HTTP 429/5xx, with exponential back-off starting at ``backoff`` seconds
+        (longer when the server's ``Retry-After`` asks for it).
     hint : str
-        What to tell an offline user (e.g. where to download the file by hand);
-        ``{cache}`` in it is replaced by the path the file is cached at, where a
-        file saved by hand is picked up.
+        What to tell a user whose download failed (e.g. where to download the
+        file by hand); ``{cache}`` in it is replaced by the path the file is
+        cached at, where a file saved by hand is picked up.
     max_wait : float
         Longest ``Retry-After`` honoured, in seconds.
+    max_bytes : int
+        Largest body accepted, counted in decompressed bytes, so a compression
+        bomb stops at the cap with small memory.
+    deadline : float
+        Wall-clock limit in seconds for the whole call: every attempt, every
+        read and every wait between attempts.
+    label : str
+        What is downloaded, for messages (e.g. ``"File 7"``).
 
     Raises
     ------
     DownloadError
-        When the download fails after retries, or the body is not valid.
+        When the download fails after retries, is too large or too slow, or the
+        body is not valid; a one-line message.
     """
     target = cache_path(url, cache_dir, suffix)
     if target.is_file() and target.stat().st_size > 0:
         log.info("using cached %s (%s)", url, target)
         return target
-    last = ""
-    wait = 0.0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    end = time.monotonic() + deadline
+    limits = _Limits(timeout, end, deadline, max_bytes, label, max_wait)
+    last, wait = "", 0.0
     for attempt in range(retries + 1):
         if attempt:
-            time.sleep(max(wait, backoff * 2 ** (attempt - 1)))
-        wait = 0.0
+            pause = max(wait, backoff * 2 ** (attempt - 1))
+            if time.monotonic() + pause >= end:
+                last += f" (no time left to retry within the {deadline:g} s deadline)"
+                break
+            time.sleep(pause)
         try:
-            resp = requests.get(url, timeout=timeout)
-        except requests.RequestException as exc:
-            last = _describe(exc, timeout)
-            log.info("download %s failed (%s), attempt %d", url, last, attempt + 1)
-            if _offline(exc):
-                last = "this machine cannot resolve the host (offline?)"
-                break
-            if "connection refused" in last:  # nothing listens there: retrying will not help
-                break
-            continue
-        if resp.status_code in RETRY_STATUS:
-            last = f"HTTP {resp.status_code}"
-            wait = _retry_after(resp.headers.get("Retry-After"), max_wait)
-            log.info("download %s: %s, attempt %d%s", url, last, attempt + 1,
+            _download(url, target, validate, limits)
+            return target
+        except _AttemptError as failed:
+            last, wait = failed.reason, failed.wait
+            log.info("download %s failed (%s), attempt %d%s", url, last, attempt + 1,
                      f"; the server asks to wait {wait:g} s" if wait else "")
-            continue
-        if resp.status_code != 200:
-            last = f"HTTP {resp.status_code}"
-            break
-        body = resp.content
-        expected = resp.headers.get("Content-Length")
-        if expected is not None and expected.isdigit() and int(expected) != len(body):
-            last = f"truncated body ({len(body)} of {expected} bytes)"
-            continue
-        if looks_like_html(body):
-            last = "the server sent an HTML page instead of data"
-            break
-        problem = validate(body) if validate else None
-        if problem:
-            last = problem
-            break
-        _atomic_write(target, body)
-        return target
+            if not failed.retry:
+                break
     extra = f"; {hint}" if hint else ""
     raise DownloadError(f"could not download {url}: {last}{extra}".replace("{cache}", str(target)))
 
 
+def _download(url: str, target: Path, validate: Callable[[Path], str | None] | None,
+              limits: _Limits) -> None:
+    """One attempt: stream to a temporary file, check it, move it to ``target``."""
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".part-", suffix=target.suffix)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            _receive(url, fh, limits)
+        with tmp.open("rb") as fh:
+            head = fh.read(512)
+        if looks_like_html(head):
+            raise _AttemptError("the server sent an HTML page instead of data")
+        problem = validate(tmp) if validate else None
+        if problem:
+            raise _AttemptError(problem)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)  # gone already after the replace
+
+
+def _receive(url: str, fh: BinaryIO, limits: _Limits) -> None:
+    """GET ``url`` and write its decoded body to ``fh`` within the size and time limits."""
+    timeout, end, deadline, max_bytes, label, max_wait = limits
+    late = f"the download took longer than the {deadline:g} s deadline for {label}"
+    per_read = min(timeout, end - time.monotonic())
+    if per_read <= 0:
+        raise _AttemptError(late)
+    try:
+        resp = requests.get(url, timeout=per_read, stream=True)
+    except requests.RequestException as exc:
+        reason = _describe(exc, per_read)
+        if _offline(exc):
+            raise _AttemptError("this machine cannot resolve the host (offline?)") from None
+        # nothing listens there: retrying will not help
+        raise _AttemptError(reason, retry="connection refused" not in reason) from None
+    with resp:
+        if resp.status_code in RETRY_STATUS:
+            raise _AttemptError(f"HTTP {resp.status_code}", retry=True,
+                                wait=_retry_after(resp.headers.get("Retry-After"), max_wait))
+        if resp.status_code != 200:
+            raise _AttemptError(f"HTTP {resp.status_code}")
+        written = 0
+        try:
+            while True:
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise _AttemptError(late)
+                sock = getattr(resp.raw.connection, "sock", None)
+                if sock is not None:  # a read never blocks past the deadline
+                    sock.settimeout(min(timeout, left))
+                chunk = resp.raw.read1(CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                written += len(chunk)
+                if written > max_bytes:
+                    raise _AttemptError(f"the body is larger than the {max_bytes / MB:g} MB "
+                                        f"limit for {label}")
+                fh.write(chunk)
+        except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
+            if time.monotonic() >= end:
+                raise _AttemptError(late) from None
+            raise _AttemptError(_describe(exc, per_read), retry=True) from None
+        expected = resp.headers.get("Content-Length", "").strip()
+        encoded = resp.headers.get("Content-Encoding", "identity").strip().lower()
+        received = written if encoded in ("", "identity") else resp.raw.tell()
+        if expected.isdigit() and int(expected) != received:
+            raise _AttemptError(f"truncated body ({received} of {expected} bytes)", retry=True)
+
+
 def _describe(exc: BaseException, timeout: float) -> str:
-    """A short reason for a failed request, in words."""
-    if isinstance(exc, requests.Timeout):
-        return f"no answer within {timeout:g} s ({type(exc).__name__})"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+    """A short reason for a failed request or read, in words."""
+    if isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError, socket.timeout)):
+        name = "ReadTimeout" if isinstance(exc, urllib3.exceptions.ReadTimeoutError) \
+            else type(exc).__name__
+        return f"no answer within {timeout:g} s ({name})"
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError,
+                        urllib3.exceptions.ProtocolError)):
         return "the connection broke before the whole body arrived (truncated)"
+    if isinstance(exc, urllib3.exceptions.DecodeError):
+        return "the server sent a compressed body that could not be decompressed"
     if isinstance(exc, requests.ConnectionError):
         text = repr(exc)
         if "Connection refused" in text or "Errno 111" in text:
@@ -173,16 +271,3 @@ def _offline(exc: BaseException) -> bool:
     text = repr(exc)
     return "NameResolutionError" in text or "Name or service not known" in text \
         or "Temporary failure in name resolution" in text
-
-
-def _atomic_write(target: Path, body: bytes) -> None:
-    """Write ``body`` to ``target`` through a temporary file and an atomic rename."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(body)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -309,10 +309,24 @@ def _load_area_data(s: Settings, area_ids: np.ndarray, manifest: dict
         return pd.DataFrame(index=pd.Index(area_ids, name="area_id")), []
     data, reports = load_area_data(sources, area_ids, cache_dir=cache)
     manifest["inputs"]["deprivation"] = [
-        {**_input_record(Path(src.path), sha256_file), "kind": src.kind} for src in sources]
+        _source_record(src, cache, manifest, sha256_file) for src in sources]
     manifest["counts"]["joins"] = [r.as_dict() if hasattr(r, "as_dict") else vars(r)
                                    for r in reports]
     return data.reindex(area_ids), reports
+
+
+def _source_record(src: DeprivationSource, cache: Path, manifest: dict, sha) -> dict:
+    """Manifest record of a deprivation source; one given by URL is recorded as a download."""
+    from socialrisk.geo.boundaries import download_record
+    from socialrisk.geo.download import cache_path
+
+    url = str(src.path)
+    if not url.startswith(("http://", "https://")):
+        return {**_input_record(Path(url), sha), "kind": src.kind}
+    local = cache_path(url, cache, ".csv")  # where geo.tables downloaded it
+    manifest.setdefault("downloads", []).append(
+        {"what": "deprivation table", **download_record(url, local)})
+    return {**_input_record(local, sha), "url": url, "kind": src.kind}
 
 
 def _looks_english_lsoa(ids: np.ndarray) -> bool:
