@@ -5,11 +5,14 @@ scripts, no external requests) that print on one A4 page from a browser.
 :func:`html_to_pdf` turns them into PDF with WeasyPrint when it is installed
 (``pip install weasyprint``; it needs the Pango library, present on most Linux
 desktops); it returns None otherwise.
+
+Every outside text (site and place names, OSM tags, labels, notes) is escaped
+with :func:`socialrisk.sanitize.html_text`; a website becomes a link only when
+it is an ``http(s)`` URL (:func:`socialrisk.sanitize.safe_url`), else it is left out.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import math
 import time
@@ -18,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from socialrisk.sanitize import html_text, safe_url
 from socialrisk.webmap import OGL_ATTRIBUTION, OSM_ATTRIBUTION
 
 log = logging.getLogger(__name__)
@@ -50,7 +54,13 @@ def _e(x) -> str:
     """Escaped text; empty for missing values."""
     if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
         return ""
-    return html.escape(str(x))
+    return html_text(x)
+
+
+def _link(url) -> str:
+    """An escaped link to an ``http(s)`` URL; empty for any other value (``javascript:`` ...)."""
+    u = safe_url(url)
+    return f'<a href="{html_text(u)}">{html_text(u)}</a>' if u else ""
 
 
 def _fmt(x: float, digits: int = 0, unit: str = "") -> str:
@@ -212,7 +222,7 @@ def site_report_html(screening, isochrones: gpd.GeoDataFrame | None = None,
     how = (f"polygon, reached at its {site['reached_at']}" if site["kind"] == "polygon"
            else "point")
     body = [f"<h1>{_e(title)}</h1>",
-            f"<p>Location {site['lat']:.5f} N, {site['lon']:.5f} E ({how});"
+            f"<p>Location {site['lat']:.5f} N, {site['lon']:.5f} E ({_e(how)});"
             f" {site['snap_m']:.0f} m from the nearest street or path. "
             f"Walking at {screening.speed_kmh:g} km/h (slow: {screening.slow_speed_kmh:g} km/h), "
             f"along the street and path network.</p>"]
@@ -304,7 +314,7 @@ def assets_list_html(assets: pd.DataFrame, *, title: str = "", place: str = "",
             body.append(f"<tr><td>{_e(name)}</td><td class=num>{_fmt(r.walk_min, 0)}</td>"
                         f"<td>{_e(r.opening_hours) or 'not listed'}</td>"
                         f"<td>{_e(r.wheelchair) or 'not listed'}</td>"
-                        f"<td>{_e(r.website)}</td></tr>")
+                        f"<td>{_link(getattr(r, 'website', None))}</td></tr>")
         body.append("</table></section>")
     body.append("<p class=small>Walking times are along streets and paths. Opening hours and "
                 "access are what OpenStreetMap volunteers recorded: please check before you "

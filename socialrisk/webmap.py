@@ -9,6 +9,14 @@ basemap tiles need the internet, and the choropleth is readable without them.
 
 The same functions draw ``map.html`` of a run and every map of the app
 (``socialrisk.ui``).
+
+Outside text (OSM tags, area ids and names, taxonomy labels) is escaped with
+:func:`socialrisk.sanitize.html_text` before it reaches the map: folium builds
+tooltips and popups with ``innerHTML`` (``GeoJsonTooltip``/``GeoJsonPopup``),
+puts ``Tooltip`` text inside a JavaScript template string, and Leaflet shows
+layer names and attributions as HTML. So every GeoJSON property, alias, layer
+name, legend text, attribution and tooltip text written here is escaped; the
+entities display as the original characters.
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ import numpy as np
 import pandas as pd
 from branca.element import MacroElement
 from jinja2 import Template
+
+from socialrisk.sanitize import html_text
 
 log = logging.getLogger(__name__)
 
@@ -165,13 +175,14 @@ class _Attribution(MacroElement):
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-{{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+{{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.html|tojson }});
 {% endmacro %}""")
 
     def __init__(self, text: str):
         super().__init__()
         self._name = "Attribution"
         self.text = text
+        self.html = html_text(text)  # Leaflet shows attributions as HTML
 
 
 class Legend(MacroElement):
@@ -201,14 +212,30 @@ class Legend(MacroElement):
 
 
 def legend_html(title: str, rows: list[tuple[str, str]], note: str = "") -> str:
-    """HTML of a legend: a title, one swatch and label per row, an optional note."""
-    from html import escape
+    """HTML of a legend: a title, one swatch and label per row, an optional note.
 
-    out = [f"<b>{escape(title)}</b>"]
-    out += [f'<div><i style="background:{c}"></i>{escape(t)}</div>' for c, t in rows]
+    The texts are escaped; a colour must be a ``#rrggbb`` value (others are drawn grey).
+    """
+    out = [f"<b>{html_text(title)}</b>"]
+    out += [f'<div><i style="background:{_colour(c)}"></i>{html_text(t)}</div>'
+            for c, t in rows]
     if note:
-        out.append(f'<div style="color:#555;margin-top:3px">{escape(note)}</div>')
+        out.append(f'<div style="color:#555;margin-top:3px">{html_text(note)}</div>')
     return "".join(out)
+
+
+def _colour(value: str) -> str:
+    return value if isinstance(value, str) and re.fullmatch(r"#[0-9a-fA-F]{3,8}", value) \
+        else NO_DATA_COLOUR
+
+
+def tooltip_text(text: object) -> str:
+    """``text`` ready for ``tooltip=`` of a folium marker or layer (escaped).
+
+    folium puts a tooltip string as it is into a JavaScript template string that
+    Leaflet shows as HTML; escaped, it is shown as the text it is.
+    """
+    return html_text(text)
 
 
 # ---------------------------------------------------------------- indicators
@@ -438,10 +465,14 @@ def add_choropleth(fmap: folium.Map, areas: gpd.GeoDataFrame, column: str, class
                      for a in show["area_id"]]
     show["_weight"] = [3.5 if (highlight is not None and a == highlight) else 0.5
                        for a in show["area_id"]]
+    # the tooltip shows the properties with innerHTML: escape every shown value
+    # (a click handler gets area_id escaped too: html.unescape gives the id back)
+    for c in cols:
+        show[c] = [html_text(v) for v in show[c]]
     geojson = json.loads(show.to_json(na="null", drop_id=True))
-    aliases = [indicator_label(c) if c != "area_id" else "Area" for c in cols]
+    aliases = [html_text(indicator_label(c)) if c != "area_id" else "Area" for c in cols]
     layer = folium.GeoJson(
-        geojson, name=name or classes.title,
+        geojson, name=html_text(name or classes.title),
         style_function=lambda f: {"fillColor": f["properties"]["_fill"],
                                   "color": f["properties"]["_line"],
                                   "weight": f["properties"]["_weight"], "fillOpacity": 0.7},
@@ -476,16 +507,18 @@ def add_amenity_layers(fmap: folium.Map, amenities: gpd.GeoDataFrame, labels: di
         if group.empty:
             continue
         colour = CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]
-        label = labels.get(cat, cat)
+        label = str(labels.get(cat, cat))
+        # tooltip and popup show these with innerHTML: every value is escaped
         frame = pd.DataFrame({
-            "name": [n if isinstance(n, str) and n else "(no name)" for n in group["name"]],
-            "type": [f"{label} ({t})" if isinstance(t, str) and t else label
+            "name": [html_text(n) if isinstance(n, str) and n else "(no name)"
+                     for n in group["name"]],
+            "type": [html_text(f"{label} ({t})" if isinstance(t, str) and t else label)
                      for t in group["amenity_type"]],
         })
         fields, aliases = ["name", "type"], ["", ""]
         for col, alias in (("opening_hours", "Opening hours"), ("wheelchair", "Wheelchair")):
             if col in group.columns:
-                frame[col] = [v if isinstance(v, str) and v else "not recorded"
+                frame[col] = [html_text(v) if isinstance(v, str) and v else "not recorded"
                               for v in group[col]]
                 fields.append(col)
                 aliases.append(alias)
@@ -493,7 +526,8 @@ def add_amenity_layers(fmap: folium.Map, amenities: gpd.GeoDataFrame, labels: di
                                crs="EPSG:4326")
         folium.GeoJson(
             json.loads(geo.to_json(drop_id=True)),
-            name=f'<span style="color:{colour}">&#9679;</span> {label} ({len(group)})',
+            name=(f'<span style="color:{colour}">&#9679;</span> {html_text(label)} '
+                  f'({len(group)})'),
             show=cat in show,
             marker=folium.CircleMarker(radius=4, color=colour, fill=True, fill_color=colour,
                                        fill_opacity=0.9, weight=1),

@@ -50,3 +50,22 @@ def test_run_writes_formula_safe_areas_csv_and_true_geopackage(cowes, tmp_path):
     assert all(not r["area_id"].startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows)
     gpkg = gpd.read_file(out / "areas.gpkg")
     assert sorted(gpkg["area_id"]) == sorted(ids)
+
+
+def test_every_csv_the_code_writes_goes_through_csv_safe():
+    """Each ``.to_csv(`` in shipped code is on a statement that also calls csv_safe."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    files = [*root.glob("socialrisk/**/*.py"), *root.glob("geo/*.py"), *root.glob("risk/*.py")]
+    unsafe = []
+    for f in files:
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr == "to_csv":
+                text = ast.unparse(node)
+                if "csv_safe" not in text:
+                    unsafe.append(f"{f.relative_to(root)}:{node.lineno}")
+    assert files and unsafe == []

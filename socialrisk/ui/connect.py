@@ -14,16 +14,18 @@ import folium
 import streamlit as st
 
 from socialrisk.errors import InputError
+from socialrisk.sanitize import safe_url
 from socialrisk.ui.site import (
     ATTR,
     base_map,
     clicked_map,
     data_note,
     location_input,
+    md_text,
     point_marker,
     state_parts,
 )
-from socialrisk.webmap import CATEGORY_COLOURS
+from socialrisk.webmap import CATEGORY_COLOURS, tooltip_text
 
 log = logging.getLogger(__name__)
 
@@ -79,17 +81,11 @@ def render(state) -> None:
         found = _assets(p, id(p), float(lat), float(lon), float(minutes), float(speed),
                         wheelchair, tuple(chosen))
     except InputError as exc:
-        st.error(f"{exc}.")
+        st.error(f"{md_text(exc)}.")
         clicked_map(fmap, "connect")
         return
-    colours = {c: CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i, c in enumerate(cats)}
     point_marker(lat, lon, "start", "#d7191c").add_to(fmap)
-    for r in found.itertuples():
-        folium.CircleMarker([r.lat, r.lon], radius=6, color=colours[r.category], fill=True,
-                            fill_opacity=0.8,
-                            tooltip=f"{r.name if isinstance(r.name, str) else '(no name)'} "
-                                    f"({labels.get(r.category, r.label)}), "
-                                    f"{r.walk_min:.0f} min").add_to(fmap)
+    found_markers(fmap, found, labels, cats)
     if len(found):
         fmap.fit_bounds([[min(found["lat"].min(), lat), min(found["lon"].min(), lon)],
                          [max(found["lat"].max(), lat), max(found["lon"].max(), lon)]])
@@ -100,13 +96,13 @@ def render(state) -> None:
     if found.empty:
         st.info("Nothing in reach: try a longer walk, another speed or remove the filter.")
     for cat, grp in found.groupby("category", sort=False):
-        with st.expander(f"{labels.get(cat, cat)} ({len(grp)})", expanded=True):
+        with st.expander(f"{md_text(labels.get(cat, cat))} ({len(grp)})", expanded=True):
             st.dataframe(grp.assign(
                 name=grp["name"].fillna("(no name in OSM)"),
                 walk_min=grp["walk_min"].round(0),
                 opening_hours=grp["opening_hours"].fillna("not listed"),
                 wheelchair=grp["wheelchair"].fillna("not listed"),
-                website=grp["website"].fillna(""))[
+                website=grp["website"].map(lambda u: safe_url(u) or ""))[
                 ["name", "walk_min", "opening_hours", "wheelchair", "website"]].rename(
                 columns={"name": "Name", "walk_min": "Minutes",
                          "opening_hours": "Opening hours", "wheelchair": "Wheelchair",
@@ -118,3 +114,15 @@ def render(state) -> None:
     st.download_button("Download a printable list (HTML)", doc.encode("utf-8"),
                        file_name="places_nearby.html", mime="text/html", key="connect_list")
     st.caption(f"Map data {ATTR}.")
+
+
+def found_markers(fmap: folium.Map, found, labels: dict, cats: list) -> None:
+    """A marker per place found (:func:`socialrisk.risk.site.assets_within`), tooltip escaped."""
+    colours = {c: CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i, c in enumerate(cats)}
+    for r in found.itertuples():
+        folium.CircleMarker([r.lat, r.lon], radius=6, color=colours.get(r.category, "#555"),
+                            fill=True, fill_opacity=0.8,
+                            tooltip=tooltip_text(
+                                f"{r.name if isinstance(r.name, str) else '(no name)'} "
+                                f"({labels.get(r.category, r.label)}), "
+                                f"{r.walk_min:.0f} min")).add_to(fmap)

@@ -6,6 +6,7 @@ layers, and the profile of a clicked area (:func:`socialrisk.risk.profile.area_p
 
 from __future__ import annotations
 
+import html
 import logging
 
 import pandas as pd
@@ -15,6 +16,7 @@ from streamlit_folium import st_folium
 from socialrisk.outputs import map_areas
 from socialrisk.risk.profile import area_profile
 from socialrisk.ui import loaded_result
+from socialrisk.ui.site import md_text
 from socialrisk.webmap import (
     add_amenity_layers,
     add_choropleth,
@@ -63,13 +65,7 @@ def render(state) -> None:
                            format_func=lambda c: labels.get(c, c))
     a = _map_areas(areas, id(areas))
     selected = st.session_state.get("explore_area")
-    classes = classify(a[column].astype(float), column, scheme, labels)
-    fmap = base_map(tuple(a.total_bounds))
-    tips = [c for c in ["area_name", "population", "isolation_risk_decile"] if c in a.columns]
-    add_choropleth(fmap, a, column, classes, tips, highlight=selected)
-    if shown:
-        add_amenity_layers(fmap, r.amenities[r.amenities["category"].isin(shown)], labels,
-                           show=set(shown))
+    fmap = explore_map(a, r.amenities, labels, column, scheme, shown, selected)
     out = st_folium(fmap, height=520, use_container_width=True, key="explore_map",
                     returned_objects=["last_active_drawing", "last_object_clicked"])
     st.download_button("Download this map (HTML, works offline)", map_html(fmap).encode("utf-8"),
@@ -90,27 +86,42 @@ def render(state) -> None:
         st.info("Click an area on the map to see its profile.")
 
 
+def explore_map(a, amenities, labels: dict[str, str], column: str, scheme: str = "deciles",
+                shown=(), selected: str | None = None):
+    """The page's map: areas ``a`` (EPSG:4326) by ``column``, the ``shown`` amenity layers."""
+    classes = classify(a[column].astype(float), column, scheme, labels)
+    fmap = base_map(tuple(a.total_bounds))
+    tips = [c for c in ["area_name", "population", "isolation_risk_decile"] if c in a.columns]
+    add_choropleth(fmap, a, column, classes, tips, highlight=selected)
+    if shown:
+        add_amenity_layers(fmap, amenities[amenities["category"].isin(shown)], labels,
+                           show=set(shown))
+    return fmap
+
+
 def _clicked_area(out) -> str | None:
     drawing = (out or {}).get("last_active_drawing") or {}
     props = drawing.get("properties") or {}
-    return str(props["area_id"]) if props.get("area_id") else None
+    # the map's properties are HTML-escaped (socialrisk.webmap): the id is unescaped
+    return html.unescape(str(props["area_id"])) if props.get("area_id") else None
 
 
 def _profile(areas: pd.DataFrame, area_id: str, labels: dict[str, str]) -> None:
     try:
         prof = area_profile(areas, area_id, labels)
     except KeyError:
-        st.error(f"Area {area_id} is not in this run; click an area on the map.")
+        st.error(f"Area {md_text(area_id)} is not in this run; click an area on the map.")
         return
     n = len(areas)
-    st.subheader(f"Area {prof.area_id}" + (f" ({prof.name})" if prof.name else ""))
+    st.subheader(f"Area {md_text(prof.area_id)}"
+                 + (f" ({md_text(prof.name)})" if prof.name else ""))
     c1, c2, c3 = st.columns(3)
     c1.metric("Population", format_value("population", prof.population))
     c2.metric("Isolation-risk decile (1 = highest risk)",
               format_value("isolation_risk_decile", prof.decile))
     c3.metric("Isolation-risk score (0-100)", format_value("isolation_risk", prof.risk))
     if prof.drivers:
-        st.markdown(f"**What drives the risk here:** {prof.drivers}.")
+        st.markdown(f"**What drives the risk here:** {md_text(prof.drivers)}.")
     if not prof.domains.empty:
         st.markdown("**Domain scores** (0-100, higher = more risk)")
         st.dataframe(pd.DataFrame({

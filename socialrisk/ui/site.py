@@ -9,6 +9,8 @@ areas, and offers a one-page report. The maths is in
 from __future__ import annotations
 
 import logging
+import math
+import string
 
 import folium
 import geopandas as gpd
@@ -17,7 +19,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from socialrisk.errors import InputError
-from socialrisk.webmap import OGL_ATTRIBUTION, OSM_ATTRIBUTION
+from socialrisk.webmap import OGL_ATTRIBUTION, OSM_ATTRIBUTION, tooltip_text
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,23 @@ ISO_COLOURS = {5: "#08519c", 10: "#3182bd", 15: "#9ecae1"}
 
 
 # ---------------------------------------------------------------- shared by the pages
+
+_MD_ESCAPE = str.maketrans({ch: "\\" + ch for ch in string.punctuation})
+
+
+def md_text(value) -> str:
+    """Outside text made literal for Streamlit markdown (st.markdown, captions, labels ...).
+
+    Every ASCII punctuation character is backslash-escaped (CommonMark shows it as
+    itself), so a name cannot make a link (``[x](javascript:...)``), an image,
+    HTML, emphasis, LaTeX (``$``) or a Streamlit directive (``:red[...]``); line
+    breaks become spaces. None and NaN become an empty string.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = " ".join(str(value).splitlines())
+    return text.translate(_MD_ESCAPE)
+
 
 
 def state_parts(state):
@@ -60,7 +79,8 @@ def base_map(prepared, height_hint: int = 12) -> folium.Map:
 def point_marker(lat: float, lon: float, tooltip: str, colour: str) -> folium.CircleMarker:
     """A marker that needs nothing but Leaflet (folium.Icon needs Bootstrap from a CDN)."""
     return folium.CircleMarker([lat, lon], radius=9, color="#222222", weight=2, fill=True,
-                               fill_color=colour, fill_opacity=0.95, tooltip=tooltip)
+                               fill_color=colour, fill_opacity=0.95,
+                               tooltip=tooltip_text(tooltip))
 
 
 def location_input(key: str, prepared, default=(50.6995, -1.2915)):
@@ -162,7 +182,7 @@ def render(state) -> None:
         try:
             sites = read_site_upload(up.getvalue(), up.name)
         except InputError as exc:
-            st.error(str(exc))
+            st.error(md_text(exc))
             return
         name_col = next((c for c in sites.columns if c.lower() in ("name", "site", "site_name",
                                                                     "id", "ref")), None)
@@ -192,35 +212,13 @@ def render(state) -> None:
             sc, iso = _screen(p, r.areas, run_key, float(lat), float(lon),
                               polygon.wkb if polygon is not None else None, at)
     except InputError as exc:
-        st.error(f"{exc}.")
+        st.error(f"{md_text(exc)}.")
         if polygon is None:
             fmap = base_map(p)
             clicked_map(fmap, "site")
         return
 
-    fmap = base_map(p)
-    iso4326 = iso.to_crs("EPSG:4326")
-    for row in iso4326.sort_values("minutes", ascending=False).itertuples():
-        colour = ISO_COLOURS.get(int(row.minutes), "#3182bd")
-        folium.GeoJson(row.geometry.__geo_interface__, name=f"{row.minutes:g} min walk",
-                       style_function=_style(colour),
-                       tooltip=f"within {row.minutes:g} minutes' walk").add_to(fmap)
-    if polygon is not None:
-        folium.GeoJson(polygon.__geo_interface__, name="site",
-                       style_function=lambda _f: {"color": "#000", "fill": False,
-                                                  "weight": 2}).add_to(fmap)
-    point_marker(sc.site["lat"], sc.site["lon"], "site", "#d7191c").add_to(fmap)
-    am = p.amenities
-    for t in sc.table.itertuples():
-        if t.nearest_row >= 0:
-            g = am.geometry.iloc[t.nearest_row].representative_point()
-            folium.CircleMarker([g.y, g.x], radius=6, color="#d95f02", fill=True,
-                                tooltip=f"{labels.get(t.category, t.label)}: "
-                                        f"{t.nearest_name or '(no name)'}, "
-                                        f"{t.walk_min:.0f} min").add_to(fmap)
-    b = iso4326.total_bounds
-    fmap.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
-    folium.LayerControl(collapsed=True).add_to(fmap)
+    fmap = site_map(p, sc, iso, polygon, labels)
     c1, c2 = st.columns([3, 2])
     with c1:
         if polygon is None:
@@ -237,9 +235,9 @@ def render(state) -> None:
         best = sc.table.dropna(subset=["better_than_share"])
         for t in best.itertuples():
             if t.comparison:
-                st.markdown(f"- {t.comparison[0].upper()}{t.comparison[1:]}")
+                st.markdown(f"- {md_text(t.comparison[0].upper() + t.comparison[1:])}")
         for n in sc.notes:
-            st.caption(f"Note: {n}.")
+            st.caption(f"Note: {md_text(n)}.")
     show = pd.DataFrame({
         "Kind": [labels.get(c, lab) for c, lab in zip(sc.table["category"], sc.table["label"],
                                                      strict=True)],
@@ -254,6 +252,38 @@ def render(state) -> None:
     st.dataframe(show, hide_index=True, width="stretch")
     _downloads(sc, iso, p, title)
     st.caption(f"Map data {ATTR}.")
+
+
+def site_map(p, sc, iso, polygon=None, labels: dict | None = None) -> folium.Map:
+    """The page's map: isochrones ``iso``, the site and the nearest place of each kind."""
+    labels = labels or {}
+    fmap = base_map(p)
+    iso4326 = iso.to_crs("EPSG:4326")
+    for row in iso4326.sort_values("minutes", ascending=False).itertuples():
+        colour = ISO_COLOURS.get(int(row.minutes), "#3182bd")
+        folium.GeoJson(row.geometry.__geo_interface__, name=f"{row.minutes:g} min walk",
+                       style_function=_style(colour),
+                       tooltip=tooltip_text(f"within {row.minutes:g} minutes' walk")
+                       ).add_to(fmap)
+    if polygon is not None:
+        folium.GeoJson(polygon.__geo_interface__, name="site",
+                       style_function=lambda _f: {"color": "#000", "fill": False,
+                                                  "weight": 2}).add_to(fmap)
+    point_marker(sc.site["lat"], sc.site["lon"], "site", "#d7191c").add_to(fmap)
+    am = p.amenities
+    for t in sc.table.itertuples():
+        if t.nearest_row >= 0:
+            g = am.geometry.iloc[t.nearest_row].representative_point()
+            name = t.nearest_name if isinstance(t.nearest_name, str) and t.nearest_name \
+                else "(no name)"
+            folium.CircleMarker([g.y, g.x], radius=6, color="#d95f02", fill=True,
+                                tooltip=tooltip_text(f"{labels.get(t.category, t.label)}: "
+                                                     f"{name}, {t.walk_min:.0f} min")
+                                ).add_to(fmap)
+    b = iso4326.total_bounds
+    fmap.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    return fmap
 
 
 def _style(colour: str):

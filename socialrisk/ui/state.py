@@ -37,37 +37,38 @@ def default_settings(deprivation: list[str]) -> Settings:
 @st.cache_resource(show_spinner="Loading the run (walking network, access, index) ...",
                    max_entries=4)
 def load_state(run_dir: str | None, deprivation: tuple[str, ...] = ()) -> AppState:
-    """Prepare and compute a run once per (run directory, deprivation files).
+    """Load a run once per (run directory, deprivation files).
 
     Parameters
     ----------
     run_dir : str or None
-        Output directory of a ``socialrisk run``: re-created from its manifest's
-        settings. None: the embedded Isle of Wight default.
+        Output directory of a ``socialrisk run``: its ``app/`` data is loaded
+        (data-only files; nothing is recomputed, and no path, cache or URL
+        recorded in its manifest is followed). None: the embedded Isle of Wight
+        default, computed once and then read from the user's own disk cache.
     deprivation : tuple of str
         Deprivation CSV paths for the default (ignored with ``run_dir``).
 
     Raises
     ------
     socialrisk.errors.SocialRiskError
-        With the fix, for a bad run directory or input file.
+        With the fix, for a bad run directory, app data or input file.
     """
     import time
 
     from socialrisk.runcache import load_or_compute
-    from socialrisk.rundir import read_manifest, settings_from_manifest
+    from socialrisk.rundir import load_run_dir
 
     t0 = time.perf_counter()
     if run_dir:
-        settings = settings_from_manifest(read_manifest(run_dir))
-        settings.map = False
-        settings.quiet = True
+        prepared, result, settings = load_run_dir(run_dir)
+        cached = True
     else:
         settings = default_settings(list(deprivation))
-    prepared, result, cached = load_or_compute(settings)  # disk cache across restarts
+        prepared, result, cached = load_or_compute(settings)  # disk cache across restarts
     seconds = time.perf_counter() - t0
     log.info("app: loaded %s in %.1f s%s", run_dir or "the Isle of Wight default", seconds,
-             " (from the disk cache)" if cached else "")
+             " (from disk)" if cached else "")
     return AppState(prepared, result, dict(result.labels), settings, run_dir, seconds)
 
 

@@ -16,7 +16,9 @@ from socialrisk.risk.equity import access_by_decile, fifth_gap
 from socialrisk.risk.profile import underserved
 from socialrisk.risk.typology import typology
 from socialrisk.rundir import geopackage_bytes
+from socialrisk.sanitize import csv_safe
 from socialrisk.ui import loaded_result
+from socialrisk.ui.site import md_text
 from socialrisk.webmap import OGL_ATTRIBUTION, OSM_ATTRIBUTION, indicator_label
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ def render(state) -> None:
     d1, d2 = st.columns(2)
     d1.download_button("Download these areas (CSV)",
                        pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
-                       .to_csv(index=False).encode("utf-8"),
+                       .pipe(csv_safe).to_csv(index=False).encode("utf-8"),
                        file_name="underserved_areas.csv", mime="text/csv", key="under_csv")
     d2.download_button("Download all areas (GeoPackage)", _gpkg(areas, id(areas)),
                        file_name="areas.gpkg", mime="application/geopackage+sqlite3",
@@ -93,7 +95,7 @@ def render(state) -> None:
         st.bar_chart(chart, x_label="IMD decile in England (1 = most deprived)",
                      y_label="Median walking minutes")
         st.caption(fifth_gap(areas, col, "imd_decile").sentence(
-            f"walk to the nearest {_lower(labels.get(ecat, ecat))}"))
+            f"walk to the nearest {md_text(_lower(labels.get(ecat, ecat)))}"))
 
     st.subheader("Area types")
     cols = [c for c in TYPE_COLUMNS if c in areas.columns and areas[c].notna().any()]
@@ -108,7 +110,7 @@ def render(state) -> None:
         typ = _typology(areas, id(areas), tuple(chosen), None if isinstance(kk, str) else kk,
                         tuple(labels.items()))
     except ValueError as exc:
-        st.error(f"{exc}.")
+        st.error(f"{md_text(exc)}.")
         return
     if typ.silhouette:
         st.caption(f"{typ.k} types: the best silhouette score ({typ.silhouette[typ.k]:.2f}) "

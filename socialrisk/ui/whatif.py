@@ -14,14 +14,17 @@ import pandas as pd
 import streamlit as st
 
 from socialrisk.errors import InputError
+from socialrisk.sanitize import csv_safe
 from socialrisk.ui.site import (
     ATTR,
     base_map,
     clicked_map,
     location_input,
+    md_text,
     point_marker,
     state_parts,
 )
+from socialrisk.webmap import tooltip_text
 
 log = logging.getLogger(__name__)
 
@@ -69,18 +72,15 @@ def render(state) -> None:
         if point:
             point_marker(point[0], point[1], f"new {labels.get(cat, cat).lower()}",
                          "#1a9641").add_to(fmap)
-        for i in rows:
-            g = am.geometry.iloc[i].representative_point()
-            folium.CircleMarker([g.y, g.x], radius=4, color="#555", fill=True,
-                                tooltip=str(am["name"].iloc[i] or "(no name)")).add_to(fmap)
+        existing_markers(fmap, am, rows)
         st.caption("Click the map where the new place would be (grey: existing ones).")
         clicked_map(fmap, "whatif", height=420)
         go = st.button("Run the what-if", type="primary", key="whatif_go_add",
                        disabled=point is None)
     else:
         if len(rows) == 0:
-            st.error(f"There is no {labels.get(cat, cat).lower()} in the data to remove; "
-                     "choose another kind of place.")
+            st.error(f"There is no {md_text(labels.get(cat, cat).lower())} in the data to "
+                     "remove; choose another kind of place.")
             return
         names = {int(i): f"{am['name'].iloc[i] or '(no name)'} (row {int(i)})" for i in rows}
         row = st.selectbox("Place to remove", list(names), format_func=names.get,
@@ -108,7 +108,7 @@ def render(state) -> None:
                                           within_min=within, base_table=tables[id(p)])
             st.session_state["whatif_result"] = res
         except InputError as exc:
-            st.error(f"{exc}.")
+            st.error(f"{md_text(exc)}.")
             return
     res = st.session_state.get("whatif_result")
     if res is None:
@@ -117,10 +117,21 @@ def render(state) -> None:
     st.caption(f"Map data {ATTR}.")
 
 
+def existing_markers(fmap: folium.Map, amenities, rows) -> None:
+    """Grey markers of the existing places (``amenities`` rows ``rows``), name as tooltip."""
+    for i in rows:
+        g = amenities.geometry.iloc[i].representative_point()
+        name = amenities["name"].iloc[i]
+        folium.CircleMarker([g.y, g.x], radius=4, color="#555", fill=True,
+                            tooltip=tooltip_text(name if isinstance(name, str) and name
+                                                 else "(no name)")).add_to(fmap)
+
+
 def _show(res, labels: dict, r) -> None:
     lab = labels.get(res.category, res.category).lower()
     verb = "adding" if res.kind == "add" else "removing"
-    st.subheader(f"Result of {verb} {res.facility.get('name') or 'the place'} ({lab})")
+    st.subheader(f"Result of {verb} {md_text(res.facility.get('name') or 'the place')} "
+                 f"({md_text(lab)})")
     ch = res.changes
     c1, c2, c3, c4 = st.columns(4)
     if res.kind == "add":
@@ -135,7 +146,7 @@ def _show(res, labels: dict, r) -> None:
     c3.metric("Areas changing risk decile", int(moved.sum()))
     c4.metric("Recomputed in", f"{res.seconds:.2f} s")
     for n in res.notes:
-        st.info(n)
+        st.info(md_text(n))
     cat = res.category
     show = ch[ch["changed"]].reset_index()
     if show.empty:
@@ -156,7 +167,8 @@ def _show(res, labels: dict, r) -> None:
     st.dataframe(table, hide_index=True, width="stretch")
     st.caption("Decile 1 = the 10 % of areas with the highest isolation risk. Minutes are "
                "population-weighted means over the area's homes.")
-    st.download_button("Download the changes (CSV)", show.to_csv(index=False).encode("utf-8"),
+    st.download_button("Download the changes (CSV)",
+                       csv_safe(show).to_csv(index=False).encode("utf-8"),
                        file_name=f"whatif_{res.kind}_{cat}.csv", mime="text/csv",
                        key="whatif_csv")
 
