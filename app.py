@@ -52,6 +52,11 @@ def main() -> None:
     except FileNotFoundError as exc:
         st.error(f"{exc}. Check the path in the sidebar.")
         st.stop()
+    except Exception as exc:  # never a traceback for what a run folder holds; details logged
+        log.exception("loading the run failed")
+        st.error(f"The run could not be loaded ({type(exc).__name__}); the details are in "
+                 f"the app's log.")
+        st.stop()
     st.sidebar.caption(f"{len(state.result.areas)} areas; loaded in {state.seconds:.1f} s.")
     areas = state.result.areas
     if "imd_decile" not in areas.columns or areas["imd_decile"].isna().all():

@@ -24,7 +24,7 @@ import pyogrio
 import pyproj
 import shapely
 
-from socialrisk.errors import InputError
+from socialrisk.errors import InputError, clipped, shown
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,7 @@ def read_areas(
     col, report.id_detected = _pick_id_column(p, gdf, id_column)
     report.id_column = col
 
+    _check_coordinates(p, gdf, col)
     _set_crs(p, gdf, report)
 
     gdf = _clean_geometries(p, gdf, report)
@@ -168,6 +169,12 @@ def read_areas(
 
 def _read_any(p: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
     """Read ``p`` with geopandas/pyogrio; returns the frame and the layer name used."""
+    from socialrisk.settings import special_file
+
+    problem = special_file(p)
+    if problem:
+        raise InputError(f"areas file {shown(str(p), 200)} {problem}; give the path of a saved "
+                         f"file (formats: {_SUPPORTED})")
     if not p.exists():
         raise InputError(f"areas file {p} not found; check the path (formats: {_SUPPORTED})")
     suffix = "".join(p.suffixes[-2:]).lower() if p.suffix.lower() == ".zip" else p.suffix.lower()
@@ -188,18 +195,22 @@ def _read_any(p: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
         raise InputError(f"areas file {p} cannot be read ({_first_line(exc)}); "
                          f"give a polygon file in one of: {_SUPPORTED}") from exc
     names = [str(n) for n in layers[:, 0]] if len(layers) else []
+    if not names:
+        raise InputError(f"areas file {p} has no layers; export the areas into it again "
+                         f"(formats: {_SUPPORTED})")
     if layer is not None:
         if layer not in names:
-            raise InputError(f"areas file {p} has no layer {layer!r}; its layers are: "
-                             f"{', '.join(names) or 'none'}")
+            raise InputError(f"areas file {p} has no layer {shown(layer)}; its layers are: "
+                             f"{_names(names)}")
         chosen = layer
     elif len(names) > 1:
         poly = [str(n) for n, t in layers if t and "polygon" in str(t).lower()]
         if len(poly) != 1:
-            raise InputError(f"areas file {p} has {len(names)} layers ({', '.join(names)}); "
+            raise InputError(f"areas file {p} has {len(names)} layers ({_names(names)}); "
                              f"export the one to use, e.g. `ogr2ogr areas.gpkg {p.name} LAYER`")
         chosen = poly[0]
-        log.info("areas: %s has %d layers; using the only polygon layer %r", p, len(names), chosen)
+        log.info("areas: %s has %d layers; using the only polygon layer %s", p, len(names),
+                 shown(chosen))
     else:
         chosen = names[0] if names else ""
     try:
@@ -213,34 +224,114 @@ def _read_any(p: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
 def _pick_id_column(p: Path, gdf: gpd.GeoDataFrame, id_column: str) -> tuple[str, bool]:
     """The area-code column: the given one (checked) or a single obvious candidate."""
     columns = [str(c) for c in gdf.columns if c != gdf.geometry.name]
-    listing = ", ".join(columns) if columns else "none"
+    listing = _names(columns)
     if id_column:
         if id_column in columns:
             return id_column, False
         folded = [c for c in columns if c.lower() == id_column.lower()]
         if len(folded) == 1:
-            log.info("areas: using column %r for %r (case differs)", folded[0], id_column)
+            log.info("areas: using column %s for %s (case differs)", shown(folded[0]),
+                     shown(id_column))
             return folded[0], False
-        raise InputError(f"areas file {p} has no column {id_column!r}; its columns are: "
+        raise InputError(f"areas file {p} has no column {shown(id_column)}; its columns are: "
                          f"{listing}; set area_id to one of them")
     lower = {c.lower(): c for c in columns}
     known = [lower[c.lower()] for c in ID_CANDIDATES if c.lower() in lower]
     ons = [c for c in columns if _ONS_CODE_COLUMN.match(c) and c not in known]
     found = known + ons
     if len(found) == 1:
-        log.info("areas: detected the area-code column %r", found[0])
+        log.info("areas: detected the area-code column %s", shown(found[0]))
         return found[0], True
     # several candidates: a single current-census code column wins (LSOA21CD over LSOA11CD)
     if len(known) >= 1 and not ons:
         uniq = [c for c in known if gdf[c].is_unique and gdf[c].notna().all()]
         if len(uniq) == 1:
-            log.info("areas: detected the area-code column %r (the only unique one of %s)",
-                     uniq[0], ", ".join(known))
+            log.info("areas: detected the area-code column %s (the only unique one of %s)",
+                     shown(uniq[0]), _names(known))
             return uniq[0], True
-    what = (f"several possible area-code columns ({', '.join(found)})" if found
+    what = (f"several possible area-code columns ({_names(found)})" if found
             else "no obvious area-code column")
     raise InputError(f"areas file {p} has {what}; its columns are: {listing}; "
                      f"name the code column with --area-id (area_id in the config)")
+
+
+def _names(names: list[str], n: int = 20) -> str:
+    """Column or layer names from a file for a message: escaped, each capped, at most ``n``."""
+    if not names:
+        return "none"
+    more = f" and {len(names) - n} more" if len(names) > n else ""
+    return ", ".join(clipped(c, 40) for c in names[:n]) + more
+
+
+#: British National Grid easting/northing ranges (metres), with a margin
+_BNG_X = (-100_000.0, 800_000.0)
+_BNG_Y = (-100_000.0, 1_400_000.0)
+
+
+def _check_coordinates(p: Path, gdf: gpd.GeoDataFrame, id_col: str) -> None:
+    """Refuse coordinates that are not numbers, or not degrees in a longitude/latitude CRS.
+
+    A GeoJSON without a ``crs`` member is read as EPSG:4326 (RFC 7946), so
+    British National Grid metres in it would otherwise be taken for degrees;
+    a latitude of 95 is a typo. Both are refused with the CRS or the fix.
+    """
+    geom = gdf.geometry.to_numpy()
+    present = ~(shapely.is_missing(geom) | shapely.is_empty(geom))
+    if not present.any():
+        return
+    geom, ids = geom[present], gdf[id_col].to_numpy()[present]
+    bounds = shapely.bounds(geom)
+    finite = np.isfinite(bounds).all(axis=1)
+    for start in range(0, len(geom), 2000):  # bounds skip NaN coordinates; look at them
+        chunk = geom[start:start + 2000]
+        lengths = shapely.get_num_coordinates(chunk)
+        coords = shapely.get_coordinates(chunk)
+        if not np.isfinite(coords).all():
+            per_geom = np.repeat(np.arange(len(chunk)), lengths)
+            bad_rows = np.unique(per_geom[~np.isfinite(coords).all(axis=1)])
+            finite[start + bad_rows] = False
+    if not finite.all():
+        raise InputError(f"areas file {p}: {int((~finite).sum()):,} areas have coordinates "
+                         f"that are not numbers (NaN or infinity), e.g. area "
+                         f"{shown(ids[np.argmin(finite)])}; fix or drop those polygons")
+    if gdf.crs is not None and not gdf.crs.is_geographic:
+        x0, y0, x1, y1 = bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), \
+            bounds[:, 3].max()
+        if gdf.crs.is_projected and max(abs(x0), abs(x1)) <= 180 and \
+                max(abs(y0), abs(y1)) <= 90:
+            raise InputError(f"areas file {p} has the projected CRS {gdf.crs.name} (metres) "
+                             f"but its coordinates look like longitude/latitude (x {x0:.3f}.."
+                             f"{x1:.3f}, y {y0:.3f}..{y1:.3f}); set the CRS to EPSG:4326, e.g. "
+                             f"`ogr2ogr -a_srs EPSG:4326 fixed.gpkg {p.name}`")
+        return
+    outside = (bounds[:, 0] < -180) | (bounds[:, 2] > 180) | (bounds[:, 1] < -90) \
+        | (bounds[:, 3] > 90)
+    if not outside.any():
+        return
+    x0, y0, x1, y1 = bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), \
+        bounds[:, 3].max()
+    geojson = p.suffix.lower() in (".geojson", ".json")
+    declared = ("has no coordinate reference system" if gdf.crs is None else
+                f"is read as longitude/latitude ({gdf.crs.name}"
+                + ("; a GeoJSON without a \"crs\" member always is)" if geojson else ")"))
+    if outside.mean() > 0.5 and max(abs(x0), abs(x1), abs(y0), abs(y1)) > 1000:
+        bng = _BNG_X[0] <= x0 and x1 <= _BNG_X[1] and _BNG_Y[0] <= y0 and y1 <= _BNG_Y[1]
+        guess = "British National Grid?" if bng else "a projected CRS such as UTM?"
+        srs = "EPSG:27700" if bng else "EPSG:NNNN"
+        raise InputError(
+            f"areas file {p} {declared} but its coordinates look like metres ({guess}: x "
+            f"{x0:,.0f}..{x1:,.0f}, y {y0:,.0f}..{y1:,.0f}), not longitude/latitude; set the "
+            f"CRS in the file or convert it to EPSG:4326, e.g. `ogr2ogr -s_srs {srs} -t_srs "
+            f"EPSG:4326 fixed.geojson {p.name}` (or `ogr2ogr -a_srs {srs} fixed.gpkg "
+            f"{p.name}`)")
+    first = int(np.argmax(outside))
+    b = bounds[first]
+    where = (f"latitude {b[3]:g}" if b[3] > 90 else f"latitude {b[1]:g}" if b[1] < -90
+             else f"longitude {b[2]:g}" if b[2] > 180 else f"longitude {b[0]:g}")
+    raise InputError(
+        f"areas file {p}: {int(outside.sum()):,} areas have coordinates outside longitude "
+        f"-180..180 / latitude -90..90 (e.g. area {shown(ids[first])} reaches {where}); fix "
+        f"those coordinates, or set the file's CRS if it is not longitude/latitude")
 
 
 def _set_crs(p: Path, gdf: gpd.GeoDataFrame, report: AreasReport) -> None:
@@ -322,11 +413,12 @@ def _check_ids(p: Path, raw: pd.Series) -> pd.Series:
     null = ids.isna() | (ids == "")
     if null.any():
         raise InputError(f"areas file {p}: {int(null.sum())} of {len(ids)} rows have no code in "
-                         f"column {raw.name!r}; fill them or drop those rows")
+                         f"column {shown(raw.name)}; fill them or drop those rows")
     dup = ids.duplicated(keep=False)
     if dup.any():
-        examples = ", ".join(pd.unique(ids[dup])[:5])
-        raise InputError(f"areas file {p}: {int(ids[dup].nunique())} codes in column {raw.name!r} "
+        examples = ", ".join(clipped(c, 40) for c in pd.unique(ids[dup])[:5])
+        raise InputError(f"areas file {p}: {int(ids[dup].nunique())} codes in column "
+                         f"{shown(raw.name)} "
                          f"appear more than once ({int(dup.sum())} rows, e.g. {examples}); "
                          f"dissolve them to one row per code (e.g. ogr2ogr -dialect sqlite "
                          f"-sql with ST_Union ... GROUP BY) or choose another column")
@@ -357,11 +449,23 @@ def choose_projected_crs(gdf: gpd.GeoDataFrame) -> str:
     if gdf.crs is None:
         raise InputError("the areas have no CRS; set one before choosing a projection")
     minx, miny, maxx, maxy = gdf.to_crs("EPSG:4326").total_bounds
+    if not (np.all(np.isfinite([minx, miny, maxx, maxy])) and -180 <= minx <= maxx <= 180
+            and -90 <= miny <= maxy <= 90):
+        name = gdf.crs.name
+        raise InputError(f"the areas' coordinates do not convert to longitude/latitude with "
+                         f"their CRS ({name}): they lie outside the region it is defined for; "
+                         f"check that the file's CRS is the one its coordinates were made in "
+                         f"(set it with `ogr2ogr -a_srs EPSG:NNNN`)")
     gx0, gy0, gx1, gy1 = GB_BOUNDS
     if minx >= gx0 and miny >= gy0 and maxx <= gx1 and maxy <= gy1:
         chosen = BNG
     else:
-        utm = gdf.estimate_utm_crs()
+        try:
+            utm = gdf.estimate_utm_crs()
+        except RuntimeError as exc:
+            raise InputError(f"no UTM zone fits the areas (longitude {minx:.2f}..{maxx:.2f}, "
+                             f"latitude {miny:.2f}..{maxy:.2f}); give areas with a projected "
+                             f"CRS in metres") from exc
         epsg = utm.to_epsg()
         chosen = f"EPSG:{epsg}" if epsg else utm.to_string()
     if gdf.crs.is_geographic:
@@ -396,10 +500,11 @@ def areas_to_crs(gdf: gpd.GeoDataFrame, crs: str | None = None) -> gpd.GeoDataFr
 
 
 def _first_line(exc: BaseException) -> str:
+    """GDAL's message, first line only, capped and escaped (it may quote the file's bytes)."""
     text = str(exc).strip().splitlines()
     line = text[0] if text else type(exc).__name__
     # GDAL's advice on driver prefixes does not apply here
-    return line.split("; It might help")[0].split(".; ")[0].rstrip(".;")
+    return clipped(line.split("; It might help")[0].split(".; ")[0].rstrip(".;"), 160)
 
 
 def osm_coverage(areas: gpd.GeoDataFrame, osm: Any, path: str | Path = "",

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
-from socialrisk.errors import InputError
+from socialrisk.errors import InputError, shown
 from socialrisk.geo.tables import (
     header_from_bytes,
     index_by_code,
@@ -102,8 +102,10 @@ def _code_column(df: pd.DataFrame, exclude: Iterable[str], source: str) -> str:
         if share > best_share:
             best, best_share = col, share
     if best_share < 0.5:
+        tried = [c for c in df.columns if c not in skip]
+        more = f" and {len(tried) - 10} more" if len(tried) > 10 else ""
         raise InputError(f"{source}: no column holds area codes like E01017282 (tried "
-                         f"{', '.join(repr(c) for c in df.columns if c not in skip)}); give "
+                         f"{', '.join(shown(c) for c in tried[:10])}{more}); give "
                          f"TS011 with a geography code column")
     return best
 
@@ -127,7 +129,8 @@ def _long_dimensions(df: pd.DataFrame, cat_cols: list[str], source: str) -> pd.S
         return values.astype("float64")
     if seen <= {-8, 1, 2, 3, 4, 5} and (5 in seen or -8 in seen):
         return (values.where(values > 0) - 1).astype("float64")  # ONS codes: 1 = none ... 5 = four
-    raise InputError(f"{source}: deprivation categories {sorted(seen)} in {nums[0]!r} are "
+    cats = ", ".join(f"{v:g}" for v in sorted(seen)[:8]) + (" ..." if len(seen) > 8 else "")
+    raise InputError(f"{source}: deprivation categories [{cats}] in {shown(nums[0])} are "
                      f"neither 0-4 dimensions nor the ONS codes -8, 1-5; give TS011 as "
                      f"published by ONS or Nomis")
 
@@ -147,7 +150,7 @@ def _from_long(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str]:
     dup = long.duplicated(["code", "dim"], keep=False)
     if dup.any():
         ex = long.loc[dup, "code"].iloc[0]
-        raise InputError(f"{source}: area {ex} has more than one row for the same number of "
+        raise InputError(f"{source}: area {shown(ex)} has more than one row for the same number of "
                          f"deprivation dimensions; give one row per area and category (filter "
                          f"to one geography level or year)")
     wide = long.pivot(index="code", columns="dim", values="count")

@@ -189,10 +189,11 @@ def read_file7(path: str | Path) -> pd.DataFrame:
         if col in TEXT_COLUMNS:
             continue
         if not is_numeric_dtype(table[col]):
-            bad = table[col].dropna().astype(str).head(3).tolist()
+            n_bad = int(pd.to_numeric(table[col], errors="coerce").isna().sum()
+                        - table[col].isna().sum())
             original = next(h for h, n in mapping.items() if n == col)
-            raise InputError(f"{p}: File 7 column {original!r} holds text (e.g. {bad}); it must "
-                             f"hold numbers: download File 7 again or fix those cells")
+            raise InputError(f"{p}: File 7 column {original[:60]!r} holds text in {n_bad} rows; "
+                             f"it must hold numbers: download File 7 again or fix those cells")
     _add_shares(table)
     vintage, code_year, population_year = file7_vintage(header)
     if "population" not in table.columns:

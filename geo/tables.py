@@ -30,6 +30,7 @@ import csv
 import io
 import logging
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,7 +40,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from socialrisk.errors import InputError, JoinError
+from socialrisk.errors import InputError, JoinError, clipped, shown
 
 log = logging.getLogger(__name__)
 
@@ -63,20 +64,59 @@ _INT_RE = r"[-+]?\d+"
 # --------------------------------------------------------------------------- reading
 
 
+def _utf16_without_bom(raw: bytes) -> str:
+    """``"utf-16-le"``/``"utf-16-be"`` when ``raw`` looks like BOM-less UTF-16 text, else ``""``.
+
+    Text in UTF-16 has a NUL byte beside nearly every ASCII character: at odd
+    offsets (little-endian) or even offsets (big-endian).
+    """
+    head = raw[:4096]
+    if len(head) < 4:
+        return ""
+    odd, even = head[1::2].count(0), head[0::2].count(0)
+    half = len(head) // 2
+    if odd >= 0.3 * half and even <= 0.05 * half:
+        return "utf-16-le"
+    if even >= 0.3 * half and odd <= 0.05 * half:
+        return "utf-16-be"
+    return ""
+
+
 def _decode(raw: bytes, path: Path) -> tuple[str, str]:
-    """Decode bytes: UTF-16 (BOM), UTF-8 (with or without BOM), then cp1252, then Latin-1."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """Decode bytes: UTF-16 (BOM, or none), UTF-8 (with or without BOM), cp1252, then Latin-1.
+
+    Other bytes with NUL characters are binary (a spreadsheet, an archive, a
+    database): refused, since decoding them would give a table of garbage.
+    """
+    utf16 = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else _utf16_without_bom(raw)
+    if utf16:
         try:
-            return raw.decode("utf-16"), "utf-16"
+            return raw.decode(utf16), utf16
         except UnicodeDecodeError as exc:
-            raise InputError(f"{path} starts like UTF-16 text but cannot be decoded ({exc}); "
-                             f"save it again as CSV (UTF-8)") from exc
+            raise InputError(f"{path} starts like UTF-16 text but cannot be decoded "
+                             f"({clipped(exc)}); save it again as CSV (UTF-8)") from exc
+    if b"\x00" in raw:
+        raise InputError(f"{path} is not a CSV text file (it holds binary data: NUL bytes); "
+                         f"give the table as CSV text (in a spreadsheet: Save as, CSV UTF-8)")
     for enc in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(enc), enc
         except UnicodeDecodeError:
             continue
     return raw.decode("latin-1"), "latin-1"
+
+
+def _csv_rows(lines: list[str], delimiter: str) -> list[list[str]]:
+    """``csv.reader`` rows of ``lines``, with cells longer than the csv module's default limit.
+
+    The limit (128 kB) protects a streaming reader's memory; here the text is
+    already in memory, so it is raised to the length of the lines (a WKT column
+    of a large polygon easily has a 200 kB cell). It is only ever raised.
+    """
+    need = sum(len(line) + 1 for line in lines) + 1
+    if need > csv.field_size_limit():
+        csv.field_size_limit(min(need, sys.maxsize))
+    return list(csv.reader(lines, delimiter=delimiter))
 
 
 def _sniff(lines: list[str]) -> tuple[str, int]:
@@ -88,7 +128,8 @@ def _sniff(lines: list[str]) -> tuple[str, int]:
     """
     best = (",", 0, 0, 0)  # delimiter, agreeing lines, fields, header index
     for delim in DELIMITERS:
-        counts = [len(row) for row in csv.reader(lines, delimiter=delim)]
+        rows = _csv_rows(lines, delim)
+        counts = [len(row) for row in rows]
         counts = [c for c in counts if c > 0]
         if not counts:
             continue
@@ -97,7 +138,6 @@ def _sniff(lines: list[str]) -> tuple[str, int]:
             continue
         agree = counts.count(modal)
         if (agree, modal) > (best[1], best[2]):
-            rows = list(csv.reader(lines, delimiter=delim))
             header = next((i for i, r in enumerate(rows) if len(r) >= modal), 0)
             best = (delim, agree, modal, header)
     return best[0], best[3]
@@ -178,6 +218,7 @@ def read_table(path: str | Path, *, keep_text: Iterable[str] = ()) -> pd.DataFra
         When the file is missing, empty, a spreadsheet, or not parseable as CSV.
     """
     p = Path(path)
+    _check_regular(p)
     if not p.is_file():
         raise InputError(f"table {p} not found; give the path to a CSV file")
     raw = p.read_bytes()
@@ -193,11 +234,12 @@ def read_table(path: str | Path, *, keep_text: Iterable[str] = ()) -> pd.DataFra
         df = pd.read_csv(io.StringIO(text), sep=delim, dtype=str, keep_default_na=False,
                          skiprows=header_line, skip_blank_lines=True)
     except (pd.errors.ParserError, csv.Error) as exc:
-        msg = str(exc).strip().splitlines()[-1]
-        raise InputError(f"{p} is not a readable CSV ({msg}); check the delimiter and quoting, "
-                         f"or save it again as CSV") from exc
+        msg = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        raise InputError(f"{p} is not a readable CSV ({clipped(msg)}); check the delimiter and "
+                         f"quoting, or save it again as CSV") from exc
     if df.shape[1] == 0:
         raise InputError(f"{p} has no columns; give a CSV with a header row")
+    _check_unique_header(p, head_lines[header_line:], delim)
     df.columns = [str(c).strip().strip("\ufeff").strip() for c in df.columns]
     keep = set(keep_text)
     comma: dict[str, tuple[pd.Series, bool, bool]] = {}
@@ -228,6 +270,34 @@ def read_table(path: str | Path, *, keep_text: Iterable[str] = ()) -> pd.DataFra
     return df
 
 
+def _check_regular(p: Path) -> None:
+    """Refuse a named pipe, device or socket before opening it (reading one may never end)."""
+    from socialrisk.settings import special_file
+
+    problem = special_file(p)
+    if problem:
+        raise InputError(f"table {shown(str(p), 200)} {problem}; give the path of a saved "
+                         f"CSV file")
+    if p.is_dir():
+        raise InputError(f"table {p} is a folder; give the path to a CSV file")
+
+
+def _check_unique_header(p: Path, lines: list[str], delim: str) -> None:
+    """Refuse two columns of the same name: which one is the data would be a guess.
+
+    pandas would silently rename the second ``name.1``; names that differ only
+    by surrounding spaces would clash after stripping.
+    """
+    rows = _csv_rows(lines[:1], delim) if lines else []
+    names = [c.strip().strip("\ufeff").strip() for c in (rows[0] if rows else [])]
+    seen: set[str] = set()
+    for name in names:
+        if name and name in seen:
+            raise InputError(f"{p} has more than one column named {shown(name)}; rename "
+                             f"them so that every column has its own name")
+        seen.add(name)
+
+
 def _text(values: pd.Series) -> pd.Series:
     """Strip text cells; empty cells become missing."""
     s = values.astype("object").map(lambda x: x.strip() if isinstance(x, str) else x)
@@ -237,6 +307,7 @@ def _text(values: pd.Series) -> pd.Series:
 def read_header(path: str | Path) -> list[str]:
     """The column names of a CSV (decoded and split like :func:`read_table`), without the body."""
     p = Path(path)
+    _check_regular(p)
     if not p.is_file():
         raise InputError(f"table {p} not found; give the path to a CSV file")
     with p.open("rb") as fh:
@@ -248,8 +319,9 @@ def read_header(path: str | Path) -> list[str]:
 
 def header_from_bytes(raw: bytes) -> list[str]:
     """The column names in the first lines of a CSV body (bytes)."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = raw.decode("utf-16", errors="ignore")
+    utf16 = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else _utf16_without_bom(raw)
+    if utf16:
+        text = raw.decode(utf16, errors="ignore")
     else:
         text = None
         for enc in ("utf-8-sig", "cp1252"):
@@ -268,8 +340,8 @@ def header_from_bytes(raw: bytes) -> list[str]:
     if not lines:
         return []
     delim, header_line = _sniff(lines)
-    row = next(csv.reader(lines[header_line:header_line + 1], delimiter=delim), [])
-    return [c.strip().strip("\ufeff").strip() for c in row]
+    rows = _csv_rows(lines[header_line:header_line + 1], delim)
+    return [c.strip().strip("\ufeff").strip() for c in (rows[0] if rows else [])]
 
 
 def numeric_columns(df: pd.DataFrame) -> list[str]:
@@ -351,15 +423,15 @@ def detect_code_column(df: pd.DataFrame, area_ids: Iterable[Any]) -> str:
                         f"with the area ids or set code_column")
     best = max(counts, key=lambda c: (counts[c], -list(df.columns).index(c)))
     if counts[best] == 0:
-        tried = ", ".join(f"{c!r} ({n})" for c, n in list(counts.items())[:8])
+        tried = ", ".join(f"{shown(c)} ({n})" for c, n in list(counts.items())[:8])
         more = f" and {len(counts) - 8} more" if len(counts) > 8 else ""
         example = next(iter(sorted(areas)), "?")
         hint = _lsoa_column_hint(df, areas)
         raise JoinError(f"{source}: no column holds any of the {len(areas):,} area ids "
-                        f"(e.g. {example!r}); tried {tried}{more} (matches in brackets){hint}; "
-                        f"set code_column or check the areas' id column")
-    log.info("%s: area codes are in column %r (%d of %d areas match)",
-             source, best, counts[best], len(areas))
+                        f"(e.g. {shown(example)}); tried {tried}{more} (matches in brackets)"
+                        f"{hint}; set code_column or check the areas' id column")
+    log.info("%s: area codes are in column %s (%d of %d areas match)",
+             source, shown(best), counts[best], len(areas))
     return best
 
 
@@ -368,7 +440,7 @@ def _lsoa_column_hint(df: pd.DataFrame, areas: set[str]) -> str:
         return ""
     for col in df.columns:
         if not is_numeric_dtype(df[col]) and looks_like_lsoa(normalise_codes(df[col].head(200))):
-            return (f"; column {col!r} holds LSOA codes of another vintage or area: LSOA 2011 "
+            return (f"; column {shown(col)} holds LSOA codes of another vintage or area: LSOA 2011 "
                     f"and 2021 codes differ, so a lookup (ONS LSOA 2011 to 2021) is needed")
     return ""
 
@@ -448,9 +520,11 @@ class JoinReport:
 
 
 def _first(values: Iterable[str], n: int = MAX_LISTED) -> list[str]:
+    """The first ``n`` values as text, each cut to 40 characters (codes are shorter)."""
     out = []
     for v in values:
-        out.append(str(v))
+        text = str(v)
+        out.append(text if len(text) <= 40 else text[:40] + "...")
         if len(out) >= n:
             break
     return out
@@ -485,15 +559,15 @@ def index_by_code(df: pd.DataFrame, code_column: str,
         distinct = keyed.astype(str).drop_duplicates()
         conflicting = distinct["code"][distinct["code"].duplicated()].unique()
         if len(conflicting):
-            ex = ", ".join(map(str, conflicting[:3]))
+            ex = ", ".join(shown(c) for c in conflicting[:3])
             raise InputError(
                 f"{source}: {len(conflicting):,} codes appear on more than one row of column "
-                f"{code_column!r} with different values (e.g. {ex}); keep one row per area "
+                f"{shown(code_column)} with different values (e.g. {ex}); keep one row per area "
                 f"(filter the table to one year or category, or pivot a long table to one "
                 f"column per category)")
         repeated = sorted(set(dups.index))
         log.warning("%s: %d codes repeated on identical rows; each kept once (e.g. %s)",
-                    source, len(repeated), ", ".join(repeated[:3]))
+                    source, len(repeated), ", ".join(_first(repeated, 3)))
         body = body[~body.index.duplicated(keep="first")]
     return body, repeated
 
@@ -501,7 +575,7 @@ def index_by_code(df: pd.DataFrame, code_column: str,
 def join_to_areas(table: pd.DataFrame, area_ids: Sequence[Any], *, source: str,
                   kind: str = "table", code_column: str = "", n_rows: int | None = None,
                   duplicate_codes: Sequence[str] = (), code_year: str = "",
-                  ) -> tuple[pd.DataFrame, JoinReport]:
+                  strict: bool = False) -> tuple[pd.DataFrame, JoinReport]:
     """Reindex a code-indexed table onto the areas and report both sides' leftovers.
 
     Parameters
@@ -518,6 +592,10 @@ def join_to_areas(table: pd.DataFrame, area_ids: Sequence[Any], *, source: str,
         Codes repeated on identical rows, for the report.
     code_year : str
         ``"2011"``/``"2021"`` when the table's LSOA vintage is known (messages).
+    strict : bool
+        When True, areas without a row are a :class:`JoinError` instead of a
+        note (``--strict``: their indicators would be NaN and their weight
+        would go to their other indicators).
 
     Returns
     -------
@@ -528,7 +606,10 @@ def join_to_areas(table: pd.DataFrame, area_ids: Sequence[Any], *, source: str,
     Raises
     ------
     JoinError
-        When no area matches.
+        When no area matches (or, under ``strict``, when some areas have no row).
+    InputError
+        When a numeric column holds infinite values (``inf``, ``1e999``): no
+        indicator is infinite, so the file is wrong.
     """
     ids = list(area_ids)
     norm = normalise_codes(ids)
@@ -556,10 +637,12 @@ def join_to_areas(table: pd.DataFrame, area_ids: Sequence[Any], *, source: str,
                     f"vintage{f' (its codes look like {code_year} codes)' if code_year else ''}: "
                     f"LSOA 2011 and 2021 codes differ and a lookup is needed")
         raise JoinError(
-            f"{name}: none of its {len(table_codes):,} codes in column {code_column!r} "
-            f"(e.g. {', '.join(_first(table_codes, 2))}) matches any of the {len(area_set):,} "
-            f"area ids (e.g. {', '.join(_first(sorted(area_set), 2))}){hint}; give a table "
+            f"{name}: none of its {len(table_codes):,} codes in column {shown(code_column)} "
+            f"(e.g. {', '.join(map(shown, _first(table_codes, 2)))}) matches any of the "
+            f"{len(area_set):,} area ids (e.g. "
+            f"{', '.join(map(shown, _first(sorted(area_set), 2)))}){hint}; give a table "
             f"for these areas or set code_column to the column holding their ids")
+    _check_finite(table, name)
     out = table.reindex(pd.Index(norm.to_numpy(), dtype="object"))
     out.index = pd.Index(ids, name="area_id")
     report = JoinReport(
@@ -573,16 +656,32 @@ def join_to_areas(table: pd.DataFrame, area_ids: Sequence[Any], *, source: str,
     if missing_areas:
         report.notes.append(_coverage_note(report, name, missing_areas, table_codes,
                                            unmatched, both_lsoa, code_year))
+        if strict:
+            raise JoinError(f"{report.notes[-1]}; --strict refuses a table that leaves areas "
+                            f"without data (run without --strict to compute with their other "
+                            f"indicators)")
         log.warning("%s", report.notes[-1])
     log.info("%s", report.summary())
     return out, report
+
+
+def _check_finite(table: pd.DataFrame, name: str) -> None:
+    """Refuse infinite numbers in a table's numeric columns (NaN, missing, is fine)."""
+    for col in numeric_columns(table):
+        values = table[col].to_numpy(dtype="float64")
+        bad = np.isinf(values)
+        if bad.any():
+            code = table.index[int(np.argmax(bad))]
+            raise InputError(f"{name}: column {shown(col)} has {int(bad.sum()):,} infinite "
+                             f"values (inf or a number too large, e.g. for code {shown(code)}); "
+                             f"replace them with numbers, or leave the cells empty for missing")
 
 
 def _coverage_note(report: JoinReport, name: str, missing: list[str], table_codes: pd.Index,
                    unmatched: pd.Index, both_lsoa: bool, code_year: str) -> str:
     """One sentence on why areas lack data, with the LSOA-vintage explanation when it applies."""
     note = (f"{name}: only {report.n_matched:,} of {report.n_areas:,} areas matched; "
-            f"{report.n_areas_without_data:,} have no data (e.g. {', '.join(missing[:3])})")
+            f"{report.n_areas_without_data:,} have no data (e.g. {', '.join(_first(missing, 3))})")
     if not both_lsoa:
         return note + "; check that the table covers all the areas"
     welsh = [c for c in missing if c.startswith("W01")]
@@ -611,27 +710,37 @@ def _select_columns(df: pd.DataFrame, columns: dict[str, str] | None, source: st
             import difflib
 
             close = difflib.get_close_matches(missing[0], [str(c) for c in df.columns], n=1)
-            near = f"; did you mean {close[0]!r}?" if close else ""
-            raise InputError(f"{source} has no column {missing[0]!r} named in columns{near} "
-                             f"(it has {', '.join(map(repr, list(df.columns)[:8]))}...)")
+            near = f"; did you mean {shown(close[0])}?" if close else ""
+            raise InputError(f"{source} has no column {shown(missing[0])} named in "
+                             f"columns{near} (it has {_listing(df.columns, 8)})")
         text = [c for c in columns if c not in numeric_columns(df)]
         if text:
-            ex = df[text[0]].dropna().astype(str).head(3).tolist()
-            raise InputError(f"{source}: column {text[0]!r} is not numeric (e.g. {ex}); map only "
-                             f"columns of numbers, or fix the cells that are not numbers")
+            ex = ", ".join(shown(v, 20) for v in df[text[0]].dropna().astype(str).head(3))
+            raise InputError(f"{source}: column {shown(text[0])} is not numeric (e.g. {ex}); "
+                             f"map only columns of numbers, or fix the cells that are not "
+                             f"numbers")
         return df[list(columns)].rename(columns=columns)
     nums = [c for c in numeric_columns(df) if c != code_column]
     dropped = [c for c in df.columns if c not in nums and c != code_column]
     if dropped:
-        log.debug("%s: text columns not used: %s", source, ", ".join(map(str, dropped)))
+        log.debug("%s: text columns not used: %s", source, _listing(dropped, 20))
     if not nums:
-        raise InputError(f"{source} has no numeric columns besides {code_column!r}; give a table "
-                         f"with one row per area and columns of numbers")
+        raise InputError(f"{source} has no numeric columns besides {shown(code_column)}; give a "
+                         f"table with one row per area and columns of numbers")
     return df[nums]
 
 
+def _listing(names: Iterable[Any], n: int = 10) -> str:
+    """The first ``n`` names, quoted and capped (:func:`~socialrisk.errors.shown`), and how
+    many more."""
+    names = list(names)
+    more = f" and {len(names) - n:,} more" if len(names) > n else ""
+    return ", ".join(shown(c) for c in names[:n]) + more
+
+
 def table_for_areas(path: str | Path, area_ids: Sequence[Any], code_column: str = "",
-                    columns: dict[str, str] | None = None) -> tuple[pd.DataFrame, JoinReport]:
+                    columns: dict[str, str] | None = None, *, strict: bool = False,
+                    ) -> tuple[pd.DataFrame, JoinReport]:
     """Read a generic CSV and join its numeric columns to the areas.
 
     Parameters
@@ -647,6 +756,8 @@ def table_for_areas(path: str | Path, area_ids: Sequence[Any], code_column: str 
         Source column -> indicator name. When given, only these columns are
         kept (and renamed); otherwise every numeric column is kept under its
         own name.
+    strict : bool
+        Areas without a row are an error (see :func:`join_to_areas`).
 
     Returns
     -------
@@ -670,15 +781,51 @@ def table_for_areas(path: str | Path, area_ids: Sequence[Any], code_column: str 
             if code_column.strip().lower() in by_lower:
                 code_column = by_lower[code_column.strip().lower()]
             else:
-                raise InputError(f"{name} has no column {code_column!r}; its columns are "
-                                 f"{', '.join(map(repr, list(df.columns)[:10]))}; set "
-                                 f"code_column to one of them or leave it empty to detect it")
+                raise InputError(f"{name} has no column {shown(code_column)}; its columns are "
+                                 f"{_listing(df.columns)}; set code_column to one of them or "
+                                 f"leave it empty to detect it")
     else:
         code_column = detect_code_column(df, area_ids)
     body, repeated = index_by_code(df, code_column, name)
-    body = _select_columns(body, columns, name, code_column)
-    return join_to_areas(body, area_ids, source=source, kind="table", code_column=code_column,
-                         n_rows=len(df), duplicate_codes=repeated)
+    left_out = [] if columns else _numbers_with_text(body, name)
+    if left_out and strict:
+        raise JoinError(f"{left_out[0]}; --strict refuses a table whose columns are left out")
+    try:
+        body = _select_columns(body, columns, name, code_column)
+    except InputError as exc:
+        if left_out:  # say why the columns of numbers are not numeric
+            raise InputError(f"{exc}; {left_out[0]}") from exc
+        raise
+    out, report = join_to_areas(body, area_ids, source=source, kind="table",
+                                code_column=code_column, n_rows=len(df),
+                                duplicate_codes=repeated, strict=strict)
+    for note in left_out:
+        log.warning("%s", note)
+        report.notes.append(note)
+    return out, report
+
+
+def _numbers_with_text(df: pd.DataFrame, name: str) -> list[str]:
+    """Notes on columns of numbers left out because a few cells are not numbers.
+
+    A column is numeric only when every cell is a number or a missing token
+    (:data:`NA_TOKENS`); one cell such as ``12a`` makes it text, and text
+    columns are not indicators. Said, so that it is not a silent drop.
+    """
+    notes = []
+    for col in df.columns:
+        if is_numeric_dtype(df[col]):
+            continue
+        v = df[col].dropna().astype(str).str.strip()
+        if v.empty:
+            continue
+        num = pd.to_numeric(v.str.replace(",", "", regex=False), errors="coerce").notna()
+        if num.mean() >= 0.5 and not num.all():
+            example = v[~num].iloc[0]
+            notes.append(f"{name}: column {shown(col)} left out: {int((~num).sum()):,} of "
+                         f"{len(v):,} cells are not numbers (e.g. {shown(example, 20)}); fix "
+                         f"them, or empty them for missing values, to use the column")
+    return notes
 
 
 # --------------------------------------------------------------------------- dispatcher
@@ -697,29 +844,49 @@ def detect_kind(path: str | Path) -> str:
     return "table"
 
 
-def _fetch_source(url: str, kind: str, cache_dir: str | Path | None) -> Path:
-    from socialrisk.geo.deprivation import file7_validator
-    from socialrisk.geo.download import default_cache_dir, fetch, looks_like_html
+#: Size cap (decompressed bytes) and wall-clock limit (s) of a deprivation table given by URL.
+SOURCE_MAX_BYTES = 200_000_000
+SOURCE_DEADLINE = 600.0
 
-    def not_empty(body: bytes) -> str | None:
-        if not body.strip():
+
+def _fetch_source(url: str, kind: str, cache_dir: str | Path | None) -> Path:
+    """Download a deprivation table given by URL once into the cache; returns the cached file.
+
+    A File 7 (``kind="file7"``, or ``"auto"`` with a File 7 header) must end with
+    a whole row; ``kind="file7"`` also needs the row count of the full release.
+    Other tables need only be non-empty (their layout is checked when read).
+    """
+    from socialrisk.geo import deprivation as dep
+    from socialrisk.geo.download import default_cache_dir, fetch
+
+    whole_rows = dep.file7_validator(min_rows=0)
+
+    def not_empty(path: Path) -> str | None:
+        with open(path, "rb") as fh:
+            head = fh.read(64 * 1024)
+        if not head.strip():
             return "empty body"
-        if looks_like_html(body):
-            return "an HTML page, not a CSV"
+        if kind == "auto" and dep.is_file7(header_from_bytes(head)):
+            return whole_rows(path)
         return None
 
-    validate = file7_validator() if kind == "file7" else not_empty
-    return fetch(url, cache_dir or default_cache_dir(), suffix=".csv", validate=validate,
+    is7 = kind == "file7"
+    return fetch(url, cache_dir or default_cache_dir(), suffix=".csv",
+                 validate=dep.file7_validator() if is7 else not_empty,
+                 max_bytes=dep.FILE7_MAX_BYTES if is7 else SOURCE_MAX_BYTES,
+                 deadline=dep.FILE7_DEADLINE if is7 else SOURCE_DEADLINE,
+                 label="File 7" if is7 else "a deprivation table",
                  hint=f"download {url} by hand and pass the saved file with --deprivation FILE.csv")
 
 
 def load_source(source: Any, area_ids: Sequence[Any], cache_dir: str | Path | None = None,
-                ) -> tuple[pd.DataFrame, JoinReport]:
+                *, strict: bool = False) -> tuple[pd.DataFrame, JoinReport]:
     """Read and join one :class:`~socialrisk.settings.DeprivationSource`.
 
     ``source.path`` may be a local file or an ``http(s)://`` URL (downloaded once
     into ``cache_dir``). ``kind="auto"`` detects File 7 and TS011 by header; a
     File 7 or TS011 ``columns`` mapping selects and renames their tidy columns.
+    ``strict``: areas without a row are a :class:`JoinError` (:func:`join_to_areas`).
     """
     from socialrisk.geo.census import read_ts011
     from socialrisk.geo.deprivation import read_file7
@@ -727,12 +894,13 @@ def load_source(source: Any, area_ids: Sequence[Any], cache_dir: str | Path | No
     kind = (source.kind or "auto").lower()
     if kind not in ("auto", "file7", "ts011", "table"):
         raise InputError(f"deprivation source {source.path}: kind must be auto, file7, ts011 or "
-                         f"table, not {source.kind!r}")
+                         f"table, not {shown(source.kind)}")
     path_str = str(source.path)
     if path_str.startswith(("http://", "https://")):
         path = _fetch_source(path_str, kind, cache_dir)
     else:
         path = Path(path_str).expanduser()
+        _check_regular(path)
         if not path.is_file():
             raise InputError(f"deprivation table {path} not found; give the path to a CSV file "
                              f"(e.g. --deprivation File_7.csv)")
@@ -740,7 +908,8 @@ def load_source(source: Any, area_ids: Sequence[Any], cache_dir: str | Path | No
         kind = detect_kind(path)
         log.info("%s: detected %s", path.name, kind)
     if kind == "table":
-        out, report = table_for_areas(path, area_ids, source.code_column, source.columns or None)
+        out, report = table_for_areas(path, area_ids, source.code_column, source.columns or None,
+                                      strict=strict)
         report.source = path_str
         return out, report
     reader = read_file7 if kind == "file7" else read_ts011
@@ -749,17 +918,18 @@ def load_source(source: Any, area_ids: Sequence[Any], cache_dir: str | Path | No
     if source.columns:
         unknown = [c for c in source.columns if c not in table.columns]
         if unknown:
-            raise InputError(f"{path.name}: {kind} has no column {unknown[0]!r} named in columns; "
-                             f"its columns are {', '.join(table.columns)}")
+            raise InputError(f"{path.name}: {kind} has no column {shown(unknown[0])} named in "
+                             f"columns; its columns are {_listing(table.columns, 30)}")
         table = table[list(source.columns)].rename(columns=source.columns)
     table.index = pd.Index(normalise_codes(table.index).to_numpy(), name="code", dtype="object")
     return join_to_areas(table, area_ids, source=path_str, kind=kind,
                          code_column=str(table.attrs.get("code_column", "")), n_rows=n_rows,
-                         code_year=str(table.attrs.get("code_year", "")))
+                         code_year=str(table.attrs.get("code_year", "")), strict=strict)
 
 
 def load_area_data(sources: Sequence[Any], area_ids: Sequence[Any],
-                   cache_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[JoinReport]]:
+                   cache_dir: str | Path | None = None, *, strict: bool = False,
+                   ) -> tuple[pd.DataFrame, list[JoinReport]]:
     """Read every deprivation/census source and join them all to the areas.
 
     Parameters
@@ -770,6 +940,10 @@ def load_area_data(sources: Sequence[Any], area_ids: Sequence[Any],
         Area ids, in output order.
     cache_dir : path, optional
         Cache for sources given as URLs (default: the platform cache dir).
+    strict : bool
+        ``--strict``: a :class:`JoinError` instead of a note when a table
+        leaves areas without data or a column has to be renamed because an
+        earlier table gave one of the same name.
 
     Returns
     -------
@@ -783,7 +957,7 @@ def load_area_data(sources: Sequence[Any], area_ids: Sequence[Any],
     combined = pd.DataFrame(index=pd.Index(ids, name="area_id"))
     reports: list[JoinReport] = []
     for i, source in enumerate(sources, start=1):
-        part, report = load_source(source, ids, cache_dir)
+        part, report = load_source(source, ids, cache_dir, strict=strict)
         clashes = {c: f"{c}_{i}" for c in part.columns if c in combined.columns}
         if clashes:
             part = part.rename(columns=clashes)
@@ -793,6 +967,9 @@ def load_area_data(sources: Sequence[Any], area_ids: Sequence[Any],
                    f"renamed {', '.join(f'{a} -> {b}' for a, b in clashes.items())}; map them to "
                    f"other names with columns = {{...}} to choose the names yourself")
             report.notes.append(msg)
+            if strict:
+                raise JoinError(f"{msg}; --strict refuses renamed columns (an indicator named "
+                                f"in [domains] could silently come from the other table)")
             log.warning("%s", msg)
         combined = pd.concat([combined, part.set_axis(combined.index)], axis=1)
         reports.append(report)

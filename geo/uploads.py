@@ -21,11 +21,14 @@ from pathlib import Path, PurePosixPath
 import geopandas as gpd
 import pandas as pd
 
-from socialrisk.errors import InputError
+from socialrisk.errors import InputError, clipped, shown
 
 log = logging.getLogger(__name__)
 
+#: 20 MB as Streamlit counts them (MiB): the same limit as ``server.maxUploadSize = 20`` in
+#: ``.streamlit/config.toml``, which the server enforces before any of these checks run
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+_MB = 1024 * 1024
 LAYER_TYPES = (".geojson", ".json", ".gpkg", ".zip", ".parquet")
 TABLE_TYPES = (".csv", ".txt")
 MAX_ZIP_FILES = 50
@@ -33,20 +36,25 @@ MAX_ZIP_TOTAL_BYTES = 200 * 1024 * 1024
 MAX_ZIP_RATIO = 200  # uncompressed / compressed, per member
 
 
+def _name(filename: str) -> str:
+    """An upload's name for a message: the browser sends any text, so it is capped and escaped."""
+    return clipped(Path(str(filename)).name, 60) or "the upload"
+
+
 def _suffix(filename: str, allowed: tuple[str, ...]) -> str:
     suffix = Path(filename).suffix.lower()
     if suffix not in allowed:
-        raise InputError(f"{filename}: files of type {suffix or '(none)'} are not accepted; "
-                         f"upload one of {', '.join(allowed)}")
+        raise InputError(f"{_name(filename)}: files of type {clipped(suffix, 12) or '(none)'} "
+                         f"are not accepted; upload one of {', '.join(allowed)}")
     return suffix
 
 
 def _check_size(data: bytes, filename: str, max_bytes: int) -> None:
     if len(data) == 0:
-        raise InputError(f"{filename} is empty; export it again from your GIS")
+        raise InputError(f"{_name(filename)} is empty; export it again from your GIS")
     if len(data) > max_bytes:
-        raise InputError(f"{filename} is {len(data) / 1e6:.1f} MB, more than the "
-                         f"{max_bytes / 1e6:.0f} MB allowed; upload a smaller file "
+        raise InputError(f"{_name(filename)} is {len(data) / _MB:.1f} MB, more than the "
+                         f"{max_bytes / _MB:.0f} MB allowed; upload a smaller file "
                          "(only the areas or sites you need)")
 
 
@@ -80,23 +88,24 @@ def safe_extract_zip(data: bytes, dest: Path, filename: str = "upload.zip", *,
     try:
         zf = zipfile.ZipFile(BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise InputError(f"{filename} is not a valid zip file; zip the Shapefile parts "
+        raise InputError(f"{_name(filename)} is not a valid zip file; zip the Shapefile parts "
                          "(.shp, .shx, .dbf, .prj) again") from exc
     with zf:
         members = [m for m in zf.infolist() if not m.is_dir()]
         if len(members) > max_files:
-            raise InputError(f"{filename} holds {len(members)} files (at most {max_files}); "
+            raise InputError(f"{_name(filename)} holds {len(members)} files (at most {max_files}); "
                              "zip only the Shapefile parts")
         root = dest.resolve()
         for m in members:
             p = PurePosixPath(m.filename.replace("\\", "/"))
             mode = m.external_attr >> 16
             if p.is_absolute() or ".." in p.parts or stat.S_ISLNK(mode):
-                raise InputError(f"{filename} contains an unsafe entry {m.filename!r} "
-                                 "(absolute path, '..' or link); zip the files themselves")
+                raise InputError(f"{_name(filename)} contains an unsafe entry "
+                                 f"{shown(m.filename)} (absolute path, '..' or link); zip the "
+                                 f"files themselves")
             if not (root / p).resolve().is_relative_to(root):
-                raise InputError(f"{filename} contains an unsafe entry {m.filename!r}; "
-                                 "zip the files themselves")
+                raise InputError(f"{_name(filename)} contains an unsafe entry "
+                                 f"{shown(m.filename)}; zip the files themselves")
         total = 0
         out = []
         for m in members:
@@ -109,8 +118,8 @@ def safe_extract_zip(data: bytes, dest: Path, filename: str = "upload.zip", *,
                     written += len(chunk)
                     if written > limit:
                         raise InputError(
-                            f"{filename} expands beyond the allowed size (a compression ratio "
-                            f"over {max_ratio:g} or more than {max_total / 1e6:.0f} MB); "
+                            f"{_name(filename)} expands beyond the allowed size (a compression "
+                            f"ratio over {max_ratio:g} or more than {max_total / _MB:.0f} MB); "
                             "upload the Shapefile parts uncompressed or as a GeoPackage")
                     dst.write(chunk)
             total += written
@@ -146,7 +155,7 @@ def read_upload_layer(data: bytes, filename: str, *,
             files = safe_extract_zip(data, tmpdir, filename)
             shp = [f for f in files if f.suffix.lower() == ".shp"]
             if len(shp) != 1:
-                raise InputError(f"{filename} holds {len(shp)} .shp files; zip exactly one "
+                raise InputError(f"{_name(filename)} holds {len(shp)} .shp files; zip exactly one "
                                  "Shapefile (.shp, .shx, .dbf, .prj)")
             path = shp[0]
         else:
@@ -159,9 +168,9 @@ def read_upload_layer(data: bytes, filename: str, *,
                     return gpd.read_parquet(path)
                 return gpd.read_file(path)
         except Exception as exc:  # pyogrio/arrow raise many types for broken files
-            log.info("upload %s not readable: %s", filename, exc)
-            raise InputError(f"{filename} could not be read as {suffix[1:]}; export it again "
-                             "from your GIS (GeoJSON in EPSG:4326, or GeoPackage)") from exc
+            log.info("upload %s not readable: %s", _name(filename), clipped(exc))
+            raise InputError(f"{_name(filename)} could not be read as {suffix[1:]}; export it "
+                             "again from your GIS (GeoJSON in EPSG:4326, or GeoPackage)") from exc
 
 
 def read_upload_table(data: bytes, filename: str, *,
@@ -169,8 +178,13 @@ def read_upload_table(data: bytes, filename: str, *,
     """Read an uploaded CSV with the same robust reader as files given on the command line."""
     from socialrisk.geo.tables import read_table
 
-    check_upload(data, filename, TABLE_TYPES, max_bytes)
+    suffix = check_upload(data, filename, TABLE_TYPES, max_bytes)
     with tempfile.TemporaryDirectory(prefix="socialrisk-upload-") as tmp:
-        path = Path(tmp) / Path(filename).name
+        # a fixed name: the browser's file name is never used as a path (nor in messages
+        # beyond :func:`_name`)
+        path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
-        return read_table(path)
+        try:
+            return read_table(path)
+        except InputError as exc:
+            raise InputError(str(exc).replace(str(path), _name(filename))) from exc

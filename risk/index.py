@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from socialrisk.errors import ConfigError, InputError
+from socialrisk.errors import ConfigError, InputError, shown
 from socialrisk.risk.drivers import top_drivers
 from socialrisk.risk.normalise import DIRECTIONS, METHODS, normalise
 from socialrisk.settings import DomainSpec
@@ -110,29 +111,50 @@ def _check(table: pd.DataFrame, domains: Mapping[str, DomainSpec], normalisation
         raise ConfigError("at least one domain is needed, e.g. [domains.access]")
     if not table.index.is_unique:
         dup = table.index[table.index.duplicated()][0]
-        raise InputError(f"area ids must be unique; {dup!r} appears more than once")
+        raise InputError(f"area ids must be unique; {shown(dup)} appears more than once")
     seen: dict[str, str] = {}
     for name, dom in domains.items():
-        if dom.weight < 0:
-            raise ConfigError(f"domain {name}: weight must be >= 0")
+        if not math.isfinite(dom.weight) or dom.weight < 0:
+            raise ConfigError(f"domain {name}: weight must be a number >= 0, not {dom.weight!r}")
         for ind in dom.indicators:
             if ind.direction not in DIRECTIONS:
                 raise ConfigError(f"domain {name}: indicator {ind.column} direction must be "
                                   f"higher_is_worse or lower_is_worse")
-            if ind.weight < 0:
-                raise ConfigError(f"domain {name}: indicator {ind.column} weight must be >= 0")
+            if not math.isfinite(ind.weight) or ind.weight < 0:
+                raise ConfigError(f"domain {name}: indicator {ind.column} weight must be a "
+                                  f"number >= 0, not {ind.weight!r}")
             if ind.column in seen:
                 raise ConfigError(f"indicator {ind.column} is listed twice (domains "
                                   f"{seen[ind.column]} and {name}); list it once")
             seen[ind.column] = name
-    if sum(d.weight for d in domains.values()) <= 0:
+        # weights are renormalised by their sum: an infinite sum would make every weight 0
+        if not math.isfinite(sum(i.weight for i in dom.indicators)):
+            raise ConfigError(f"domain {name}: the indicator weights add up to more than the "
+                              f"largest float, so every area would score the same; weights "
+                              f"are relative: use small numbers such as 1 and 0.5")
+    total = sum(d.weight for d in domains.values())
+    if not math.isfinite(total):
+        raise ConfigError("the domain weights add up to more than the largest float, so every "
+                          "area would score the same; weights are relative: use small numbers "
+                          "such as 0.4/0.35/0.25")
+    if total <= 0:
         raise ConfigError("domain weights must not all be 0")
+
+
+def _strict_message(note: str) -> str:
+    """The note about a dropped indicator or domain, as a ``--strict`` error."""
+    for done in ("; dropped and the domain's other weights renormalised",
+                 "; left out and the other domain weights renormalised"):
+        note = note.replace(done, "")
+    return (f"{note}; --strict refuses to leave it out of the index: give the data for it or "
+            f"remove it from [domains] (or run without --strict)")
 
 
 def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
                     normalisation: str = "rank_exp", n_drivers: int = 3, *,
                     domain_normalisation: str | None = None,
-                    labels: Mapping[str, str] | None = None) -> IndexResult:
+                    labels: Mapping[str, str] | None = None,
+                    strict: bool = False) -> IndexResult:
     """Combine indicators into an isolation-risk score, rank, decile and drivers.
 
     Parameters
@@ -154,6 +176,10 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
         as ``normalisation``.
     labels : mapping, optional
         Category -> label for the driver text (e.g. ``{"gp": "a GP surgery"}``).
+    strict : bool
+        ``--strict``: an indicator that is absent or has no values, and so a
+        domain left without indicators, is a :class:`ConfigError` instead of a
+        note (by default it is dropped and the other weights renormalised).
 
     Returns
     -------
@@ -169,8 +195,9 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
     Raises
     ------
     ConfigError
-        Unknown method or direction, negative or all-zero weights, an indicator
-        listed twice.
+        Unknown method or direction, negative, all-zero or overflowing weights,
+        an indicator listed twice; under ``strict``, an indicator or domain
+        that would be left out.
     InputError
         Duplicate area ids, a non-numeric indicator column, or no indicator of
         any domain present in ``table``.
@@ -222,7 +249,9 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
                                                  n=1, cutoff=0.85)
                 notes.append(f"{name}: indicator {ind.column} is not in the table; dropped "
                              f"and the domain's other weights renormalised"
-                             + (f" (did you mean {near[0]!r}?)" if near else ""))
+                             + (f" (did you mean {shown(near[0])}?)" if near else ""))
+                if strict:
+                    raise ConfigError(_strict_message(notes[-1]))
                 if near:  # most likely a typo in [domains]: say so
                     logger.warning("%s", notes[-1])
                 continue
@@ -233,6 +262,8 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
                 info["indicators_empty"].append(ind.column)
                 notes.append(f"{name}: indicator {ind.column} has no values; dropped "
                              f"and the domain's other weights renormalised")
+                if strict:
+                    raise ConfigError(_strict_message(notes[-1]))
                 continue
             if ind.weight == 0:
                 entry["status"] = "zero_weight"
@@ -244,6 +275,8 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
             report["domains_dropped"].append(name)
             notes.append(f"domain {name} has no usable indicator; left out and the "
                          f"other domain weights renormalised")
+            if strict and dom.weight > 0:
+                raise ConfigError(_strict_message(notes[-1]))
             logger.warning("domain %s has no usable indicator; left out", name)
             continue
         wsum = sum(i.weight for i in avail)

@@ -40,7 +40,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from socialrisk.errors import ConfigError, InputError
+from socialrisk.errors import ConfigError, InputError, shown
 
 logger = logging.getLogger(__name__)
 
@@ -69,12 +69,31 @@ def _as_float(s: pd.Series, *, allow_inf: bool) -> pd.Series:
     try:
         out = pd.to_numeric(s, errors="raise").astype("float64")
     except (TypeError, ValueError) as exc:
-        raise InputError(f"column {s.name!r} must be numeric ({exc}); "
-                         f"convert it to numbers or leave it out") from exc
+        text = pd.to_numeric(s, errors="coerce").isna() & s.notna()
+        n = int(text.sum())
+        raise InputError(f"column {shown(s.name)} must be numeric ({n:,} value(s) are not "
+                         f"numbers); convert it to numbers or leave it out") from exc
     if not allow_inf and np.isinf(out.to_numpy()).any():
-        raise InputError(f"column {s.name!r} has infinite values; replace them with a "
+        raise InputError(f"column {shown(s.name)} has infinite values; replace them with a "
                          f"finite cap (e.g. the search limit) or NaN before normalising")
     return out
+
+
+def _rescaled(x: pd.Series, valid: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``x`` divided by its largest magnitude when its spread would overflow a float.
+
+    ``zscore`` and ``minmax`` do not change when every value is divided by the
+    same positive number, but ``1e308 - (-1e308)`` is infinite: such values
+    are scaled to at most 1 first (and only then, so ordinary data keep their
+    exact arithmetic).
+    """
+    big = float(valid.abs().max())
+    with np.errstate(over="ignore"):
+        spread = float(valid.max()) - float(valid.min())
+        square = big * big
+    if np.isfinite(spread) and np.isfinite(square * len(valid)):
+        return x, valid
+    return (x / big).rename(x.name), valid / big
 
 
 def exp_transform(r: pd.Series | np.ndarray | float) -> pd.Series | np.ndarray | float:
@@ -152,6 +171,7 @@ def zscore(s: pd.Series) -> pd.Series:
     valid = x.dropna()
     if valid.empty:
         return x
+    x, valid = _rescaled(x, valid)
     sd = float(valid.std(ddof=0))
     mean = float(valid.mean())
     if sd == 0.0:
@@ -178,6 +198,7 @@ def minmax(s: pd.Series) -> pd.Series:
     valid = x.dropna()
     if valid.empty:
         return x
+    x, valid = _rescaled(x, valid)
     lo, hi = float(valid.min()), float(valid.max())
     if hi == lo:
         logger.warning("minmax: %r is constant; every area gets 50", x.name)

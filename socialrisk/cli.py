@@ -13,16 +13,32 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from socialrisk import __version__
-from socialrisk.errors import SocialRiskError
+from socialrisk.errors import SocialRiskError, clipped
 
 log = logging.getLogger("socialrisk")
 
 
+class _UsageError(Exception):
+    """A command-line syntax error (unknown flag, bad value); printed as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with errors in the ``socialrisk: error: ...`` one-line format.
+
+    argparse prints the usage and exits by itself; here the error is raised so
+    that :func:`main` prints one line with the fix and returns 2, as for every
+    other user error. Sub-command parsers are of this class too.
+    """
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        raise _UsageError(f"{message}; see `{self.prog} --help` for the options")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="socialrisk",
         description="Map social infrastructure and the risk of social isolation by small area.")
     p.add_argument("--version", action="version", version=f"socialrisk {__version__}")
@@ -55,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="do not try to download the official File 7 when no deprivation is given")
     r.add_argument("--no-map", dest="map", action="store_const", const=False,
                    help="skip map.html")
+    r.add_argument("--strict", action="store_const", const=True,
+                   help="fail (exit 2) on any warning that changes the analysis, e.g. an "
+                        "indicator left out of the index or areas a table has no row for")
     r.add_argument("--quiet", action="store_const", const=True, help="no progress output")
     r.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -71,30 +90,47 @@ def _configure_logging(quiet: bool, debug: bool) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from socialrisk.pipeline import run_and_write
     from socialrisk.settings import load_settings
 
     flags = {k: v for k, v in vars(args).items()
              if k not in ("command", "config", "debug") and v is not None}
     if "deprivation" in flags:
         flags["deprivation"] = list(flags["deprivation"])
-    settings = load_settings(args.config, flags)
+    settings = load_settings(args.config, flags)  # every setting and path, before any work
+
+    from socialrisk.pipeline import run_and_write
+
     out = run_and_write(settings)
     print(f"socialrisk: wrote {out}")
     return 0
 
 
 def _categories(args: argparse.Namespace) -> int:
+    from socialrisk.errors import ConfigError, shown
     from socialrisk.geo.taxonomy import load_taxonomy
+    from socialrisk.settings import special_file
 
+    problem = special_file(args.taxonomy) if args.taxonomy else ""
+    if problem:
+        raise ConfigError(f"taxonomy {shown(args.taxonomy, 200)} {problem}; give the path of "
+                          f"a saved .toml file")
     for name, cat in load_taxonomy(args.taxonomy).items():
         print(f"{name:18s} {cat.label}")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 2 user error, 130 Ctrl-C or SIGTERM)."""
-    args = _parser().parse_args(argv)
+    """Entry point; returns the exit code (0 ok, 2 user error, 130 Ctrl-C or SIGTERM).
+
+    Every user error is one line on stderr, ``socialrisk: error: <problem>; <fix>``,
+    and exit code 2: bad flags, bad settings, bad inputs, and files that cannot
+    be written (GDAL's errors included). ``--debug`` shows the traceback instead.
+    """
+    try:
+        args = _parser().parse_args(argv)
+    except _UsageError as exc:
+        print(f"socialrisk: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
     debug = getattr(args, "debug", False)
     _configure_logging(bool(getattr(args, "quiet", False)), debug)
     from tqdm.contrib.logging import logging_redirect_tqdm
@@ -119,14 +155,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("socialrisk: interrupted; previous outputs left as they were", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # GDAL (through pyogrio) reports a full disk or an unwritable folder with its own
+        # exception types, not OSError: DataSourceError, FeatureError, FieldError, ...
+        if debug or not _is_gdal_error(exc):
+            raise
+        print(f"socialrisk: error: GDAL could not write or read a file ({_one_line(exc, 300)}); "
+              f"check that the output folder is writable and the disk has free space, then "
+              f"run again (--debug shows where it happened)", file=sys.stderr)
+        return 2
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _one_line(exc: BaseException) -> str:
-    """The message of ``exc`` on one line (the CLI prints one line per error)."""
-    return " ".join(str(exc).split()) or type(exc).__name__
+def _one_line(exc: BaseException, limit: int = 2000) -> str:
+    """The message of ``exc`` on one line, control characters escaped (one line per error)."""
+    return clipped(exc, limit) or type(exc).__name__
+
+
+def _is_gdal_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is one of pyogrio's GDAL errors (without importing pyogrio)."""
+    return type(exc).__module__.split(".")[0] == "pyogrio"
 
 
 def _terminate_as_interrupt() -> Any:

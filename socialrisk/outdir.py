@@ -78,10 +78,16 @@ def check_out_dir(out: str | os.PathLike[str]) -> Path:
                          f"or the folder of a previous socialrisk run")
     if target.is_dir():
         _owned_files(target)  # raises for a folder that is not ours
+        where = target
     else:
-        parent = next((p for p in target.parents if p.exists()), None)
-        if parent is not None and not parent.is_dir():
-            raise InputError(f"--out {target}: {parent} is a file, not a folder")
+        where = next((p for p in target.parents if p.exists()), Path(target.anchor))
+        if not where.is_dir():
+            raise InputError(f"--out {target}: {where} is a file, not a folder")
+    try:  # can we write there at all? (os.access says yes to root on a read-only mount)
+        Path(tempfile.mkdtemp(dir=where, prefix=f"{_PART}{os.getpid()}-probe-")).rmdir()
+    except OSError as exc:
+        raise InputError(f"--out {target}: cannot write in {where} ({exc.strerror or exc}); "
+                         f"give a folder you can write to") from None
     return target
 
 

@@ -239,6 +239,7 @@ def compute(p: Prepared, access: pd.DataFrame | None = None) -> RunResult:
         if p.population is None:
             table["population"] = np.nan
         result = isolation_index(_for_index(table, taxonomy, s), s.domains, s.normalisation,
+                                 strict=s.strict,
                                  n_drivers=s.n_drivers, labels=labels)
         manifest["index"] = result.report
     out_areas = _assemble_areas(p.areas, table, result.frame, taxonomy, s)
@@ -259,7 +260,8 @@ def run_and_write(settings: Settings) -> Path:
 
     check_out_dir(settings.out)  # a wrong --out fails now, not after the computation
     t0 = time.perf_counter()
-    res = run(settings)
+    prepared = prepare(settings)
+    res = compute(prepared)
     t1 = time.perf_counter()
 
     def render(path: Path) -> None:
@@ -267,8 +269,13 @@ def run_and_write(settings: Settings) -> Path:
                 if res.areas[c].notna().any()]  # e.g. no population column: no tooltip row
         build_map(map_areas(res.areas), res.amenities, res.labels, tips).save(str(path))
 
+    def app_data(tmp: Path) -> None:  # what the app opens a run from (data-only files)
+        from socialrisk.runstore import APP_DATA_DIR, save_run
+
+        save_run(prepared, res, tmp / APP_DATA_DIR)
+
     out = write_run_outputs(settings.out, res.areas, res.amenities, res.amenity_polygons,
-                            res.manifest, render if settings.map else None)
+                            res.manifest, render if settings.map else None, extra=app_data)
     log.info("run: %.1f s in total (outputs %.1f s)", time.perf_counter() - t0,
              time.perf_counter() - t1)
     return out
@@ -307,7 +314,7 @@ def _load_area_data(s: Settings, area_ids: np.ndarray, manifest: dict
     if not sources:
         manifest["index_inputs"] = "access only"
         return pd.DataFrame(index=pd.Index(area_ids, name="area_id")), []
-    data, reports = load_area_data(sources, area_ids, cache_dir=cache)
+    data, reports = load_area_data(sources, area_ids, cache_dir=cache, strict=s.strict)
     manifest["inputs"]["deprivation"] = [
         _source_record(src, cache, manifest, sha256_file) for src in sources]
     manifest["counts"]["joins"] = [r.as_dict() if hasattr(r, "as_dict") else vars(r)

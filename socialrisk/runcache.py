@@ -1,24 +1,31 @@
 """A disk cache of prepared and computed runs, so the app starts in about a second.
 
-The key is everything the result depends on: the socialrisk version, every
-setting, and the SHA-256 of every input file (OSM extract, areas, deprivation
-tables, taxonomy). A changed file or setting is a new key; nothing stale is
-reused. Runs that download their inputs (``--lad``/``--place``) are not cached
-here (their own downloads are). The cache lives in the user's cache directory
-and is read with :mod:`pickle`, so it must not be shared with untrusted users.
+The key is everything the result depends on: the socialrisk version, the app
+data format, every setting, and the SHA-256 of every input file (OSM extract,
+areas, deprivation tables, taxonomy). A changed file or setting is a new key;
+nothing stale is reused. Runs that download their inputs (``--lad``/``--place``)
+are not cached here (their own downloads are).
+
+An entry is a folder ``<cache>/runs/<key>/`` written by
+:func:`socialrisk.runstore.save_run` (data-only files: Parquet, ``.npz``
+without pickles, JSON) into a temporary folder and renamed into place, so a
+reader sees a complete entry or none. An unreadable entry is recomputed with a
+warning. Nothing read from the cache is executed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
-import pickle
+import shutil
 import tempfile
 from pathlib import Path
 
 from socialrisk import __version__
+from socialrisk.errors import InputError
 from socialrisk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +50,7 @@ def _input_files(s: Settings) -> list[Path] | None:
 
 def run_key(s: Settings) -> str | None:
     """Cache key of a run, or None when it cannot be cached (downloads, missing files)."""
+    from socialrisk import runstore
     from socialrisk.outputs import sha256_file
 
     files = _input_files(s)
@@ -50,6 +58,7 @@ def run_key(s: Settings) -> str | None:
         return None
     h = hashlib.sha256()
     h.update(__version__.encode())
+    h.update(f"{runstore.FORMAT}/{runstore.VERSION}".encode())
     settings = {k: v for k, v in s.as_dict().items() if k not in ("quiet", "map", "out")}
     h.update(json.dumps(settings, sort_keys=True, default=str).encode())
     for f in files:
@@ -64,37 +73,75 @@ def load_or_compute(s: Settings, cache_dir: str | Path | None = None):
     ----------
     s : Settings
     cache_dir : path, optional
-        Cache root (default: the download cache, ``$SOCIALRISK_CACHE`` or
-        ``~/.cache/socialrisk``); runs are kept under ``runs/``.
+        Cache root (default: ``s.cache_dir``, else the download cache,
+        ``$SOCIALRISK_CACHE`` or ``~/.cache/socialrisk``); runs are kept under
+        ``runs/<key>/``.
     """
     from socialrisk.geo.download import default_cache_dir
     from socialrisk.pipeline import compute, prepare
+    from socialrisk.runstore import load_run
 
     root = Path(cache_dir or s.cache_dir or default_cache_dir()) / "runs"
     key = run_key(s)
-    path = root / f"{key}.pkl" if key else None
-    if path is not None and path.is_file():
+    path = root / key if key else None
+    if path is not None and path.exists():
         try:
-            with open(path, "rb") as fh:
-                prepared, result = pickle.load(fh)
+            prepared, result = load_run(path)
             log.info("run loaded from the cache %s", path)
             return prepared, result, True
-        except Exception as exc:  # a corrupt or incompatible cache entry: recompute
-            log.warning("ignoring unreadable cache entry %s (%s)", path, exc)
+        except InputError as exc:  # corrupt, interrupted or of another format: recompute
+            log.warning("ignoring unreadable cache entry (%s); recomputing", exc)
     prepared = prepare(s)
     result = compute(prepared)
     if path is not None:
-        _atomic_pickle(path, (prepared, result))
+        try:
+            _atomic_save(path, prepared, result)
+        except OSError as exc:  # a full or read-only cache must not stop the app
+            log.warning("could not write the run cache %s (%s)", path, exc)
     return prepared, result, False
 
 
-def _atomic_pickle(path: Path, obj) -> None:
+def _atomic_save(path: Path, prepared, result) -> None:
+    """Write the entry into a temporary folder next to ``path``, then rename it into place."""
+    from socialrisk.runstore import save_run
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+    _tidy(path)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.part-{os.getpid()}-"))
     try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        save_run(prepared, result, tmp)
+        if path.exists():  # an unreadable entry: set it aside, then remove it
+            old = Path(tempfile.mkdtemp(dir=path.parent,
+                                        prefix=f".{path.name}.part-{os.getpid()}-old-"))
+            with contextlib.suppress(FileNotFoundError):  # another process removed it
+                os.replace(path, old / "entry")
+            shutil.rmtree(old, ignore_errors=True)
+        try:
+            os.replace(tmp, path)
+        except OSError:  # another process put its (identical) entry in place first
+            if not path.is_dir():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):  # someone else's, or not a pid
+        return True
+    return True
+
+
+def _tidy(path: Path) -> None:
+    """Remove temporary folders of ``path`` left by killed processes (``.KEY.part-PID-*``)."""
+    prefix = f".{path.name}.part-"
+    for p in path.parent.glob(f"{prefix}*"):
+        pid = p.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            log.info("removing %s, left by an interrupted run", p)
+            shutil.rmtree(p, ignore_errors=True)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from socialrisk.errors import ConfigError
+from socialrisk.errors import ConfigError, clipped, shown
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -126,25 +128,43 @@ class Settings:
     # output
     quiet: bool = False
     map: bool = True
+    strict: bool = False             # fail (exit 2) on any warning that changes the analysis
 
     def validate(self) -> Settings:
-        """Check values; raise :class:`ConfigError` with the fix on the first problem."""
+        """Check values; raise :class:`ConfigError` with the fix on the first problem.
+
+        Besides the values themselves: no text setting may hold a NUL byte, and an
+        input path that exists must be a regular file (a named pipe or a device
+        would block the run forever), ``cache_dir`` a directory. Paths
+        that do not exist yet are left to the readers (they say "not found").
+        """
+        self._check_text()
         for name in ("walk_speed_kmh", "slow_walk_speed_kmh"):
-            if not math.isfinite(getattr(self, name)) or getattr(self, name) <= 0:
-                raise _bad(name, f"{name} must be a walking speed greater than 0 in km/h "
-                                 f"(e.g. 4.8), not {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0 or value > MAX_SPEED_KMH:
+                raise _bad(name, f"{name} must be a walking speed greater than 0 and at most "
+                                 f"{MAX_SPEED_KMH:g} km/h (e.g. 4.8), not {value!r}")
         if not self.thresholds_m or any(not math.isfinite(t) or t <= 0
                                         for t in self.thresholds_m):
             raise _bad("thresholds_m", f"thresholds_m must be a list of distances greater "
-                                       f"than 0 (e.g. [400, 800, 1200]), not {self.thresholds_m}")
+                                       f"than 0 (e.g. [400, 800, 1200]), not "
+                                       f"{_short(self.thresholds_m)}")
+        if max(self.thresholds_m) > MAX_WALK_M:
+            raise _bad("thresholds_m", f"thresholds_m must be walking distances of at most "
+                                       f"{MAX_WALK_M:,.0f} m (a walk of over 4 hours), not "
+                                       f"{_short(self.thresholds_m)}")
         for name in ("max_snap_m", "decay_scale_m", "catchment_m", "max_distance_m",
                      "beyond_threshold_m", "osm_buffer_m"):
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0:
                 raise _bad(name, f"{name} must be a distance greater than 0 in metres, "
                                  f"not {value!r}")
-        if self.n_drivers < 0:
-            raise _bad("n_drivers", f"n_drivers must be 0 or more, not {self.n_drivers}")
+            if value > MAX_DISTANCES_M[name]:
+                raise _bad(name, f"{name} must be at most {MAX_DISTANCES_M[name]:,.0f} m, "
+                                 f"not {value:g}; {_LIMIT_REASON[name]}")
+        if self.n_drivers < 0 or self.n_drivers > MAX_DRIVERS:
+            raise _bad("n_drivers", f"n_drivers must be 0 or more and at most {MAX_DRIVERS}, "
+                                    f"not {_short(self.n_drivers)}")
         if self.file7_min_rows < 1:
             raise _bad("file7_min_rows",
                        "file7_min_rows must be at least 1 (the full File 7 has 33,755)")
@@ -173,6 +193,11 @@ class Settings:
                 raise _bad("domains", f"[domains.{name}] weight must be a number >= 0, "
                                       f"not {dom.weight!r}")
         total = sum(d.weight for d in self.domains.values())
+        if not math.isfinite(total):
+            raise _bad("domains", f"the domain weights ({', '.join(self.domains)}) add up to "
+                                  f"more than the largest number a computer holds, so every "
+                                  f"area would get the same score; weights are relative: use "
+                                  f"small numbers such as 0.4/0.35/0.25 or 40/35/25")
         if total <= 0:
             raise _bad("domains", f"the domain weights ({', '.join(self.domains)}) are all 0, "
                                   f"so the index would weigh nothing; give at least one "
@@ -187,6 +212,11 @@ class Settings:
                 if not math.isfinite(ind.weight) or ind.weight < 0:
                     raise _bad("domains", f"[domains.{name}] indicator {ind.column} weight "
                                           f"must be a number >= 0, not {ind.weight!r}")
+            if not math.isfinite(sum(i.weight for i in dom.indicators)):
+                raise _bad("domains", f"[domains.{name}] indicator weights add up to more than "
+                                      f"the largest number a computer holds, so the domain "
+                                      f"would score every area the same; weights are "
+                                      f"relative: use small numbers such as 1 and 0.5")
             if dom.weight > 0 and not dom.indicators:
                 raise _bad("domains", f"[domains.{name}] has weight {dom.weight:g} but no "
                                       f"indicators; list some (indicators = [\"gp_nearest_m\"]) "
@@ -195,7 +225,44 @@ class Settings:
                 raise _bad("domains", f"[domains.{name}] has weight {dom.weight:g} but all its "
                                       f"indicator weights are 0, so it would weigh nothing; give "
                                       f"an indicator a weight > 0 or set the domain weight to 0")
+        self._check_paths()
         return self
+
+    def _check_text(self) -> None:
+        """No setting holds a NUL byte (no path can contain one; the OS would refuse it late)."""
+        texts: list[tuple[str, str]] = [
+            (f.name, getattr(self, f.name)) for f in dataclasses.fields(self)
+            if isinstance(getattr(self, f.name), str)]
+        for src in self.deprivation:
+            texts += [("deprivation", src.path), ("deprivation", src.kind),
+                      ("deprivation", src.code_column)]
+            texts += [("deprivation", t) for kv in src.columns.items() for t in kv]
+        for name, dom in self.domains.items():
+            texts += [("domains", name)] + [("domains", i.column) for i in dom.indicators]
+        for key, text in texts:
+            if "\x00" in text:
+                raise _bad(key, f"{key} contains a NUL byte (\\x00): {shown(text)}; no file "
+                                f"name or column can hold one, so give the value without it")
+
+    def _check_paths(self) -> None:
+        """Inputs that exist are regular files, the cache a directory (checked before any work)."""
+        inputs = [("osm", self.osm), ("areas", self.areas), ("taxonomy", self.taxonomy)]
+        inputs += [("deprivation", d.path) for d in self.deprivation
+                   if not d.path.startswith(("http://", "https://"))]
+        for key, path in inputs:
+            if key == "osm" and path.strip().lower() == "none":
+                continue
+            if path:
+                problem = special_file(path)
+                if problem:
+                    raise _bad(key, f"{key} {shown(path, 200)} {problem}; give the path of a "
+                                    f"saved file (copy the data to a file first)")
+        # out: socialrisk.outdir.check_out_dir (its own rules, also checked before the run)
+        cache = os.path.expanduser(self.cache_dir) if self.cache_dir else ""
+        if cache and os.path.lexists(cache) and not os.path.isdir(cache):
+            raise _bad("cache_dir", f"cache_dir {shown(self.cache_dir, 200)} exists and is not "
+                                    f"a directory; give a directory path (it is created when "
+                                    f"missing)")
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict of every setting, for the manifest."""
@@ -203,6 +270,54 @@ class Settings:
 
 
 _FIELDS = {f.name for f in dataclasses.fields(Settings)}
+
+#: a settings file is a few kB; anything much larger is another file given by mistake
+MAX_CONFIG_BYTES = 1_000_000
+
+#: upper limits that keep a run meaningful and bounded (a threshold of 1e308 m would pair
+#: every origin with every amenity); see docs/method.md for the defaults
+MAX_SPEED_KMH = 30.0
+MAX_WALK_M = 20_000.0
+MAX_DRIVERS = 20
+MAX_DISTANCES_M = {"max_snap_m": 10_000.0, "decay_scale_m": MAX_WALK_M,
+                   "catchment_m": MAX_WALK_M, "beyond_threshold_m": MAX_WALK_M,
+                   "max_distance_m": 100_000.0, "osm_buffer_m": 50_000.0}
+_LIMIT_REASON = {
+    "max_snap_m": "a place that far from a footpath is not reached on foot",
+    "decay_scale_m": "walking distances beyond 20 km (over 4 hours) are not access on foot",
+    "catchment_m": "walking distances beyond 20 km (over 4 hours) are not access on foot",
+    "beyond_threshold_m": "walking distances beyond 20 km (over 4 hours) are not access on foot",
+    "max_distance_m": "the search stops there; 100 km is a day's walk",
+    "osm_buffer_m": "a wider margin downloads far more OpenStreetMap data than a walk reaches",
+}
+
+
+def special_file(path: str | os.PathLike[str]) -> str:
+    """Why ``path`` cannot be read as an input file, or ``""``.
+
+    A named pipe (FIFO), a device or a socket would block a reader forever or
+    stream endless bytes, so only regular files are read. Paths that do not
+    exist and directories (a Shapefile directory) are left to the readers.
+    Does not open the path, so it never blocks.
+    """
+    text = os.fspath(path)
+    if "\x00" in text:
+        return "contains a NUL byte (\\x00)"
+    try:
+        mode = os.stat(os.path.expanduser(text)).st_mode
+    except (OSError, ValueError):
+        return ""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return ""
+    what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device")
+    return f"is not a regular file but {what}"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` capped for a message (a config can hold a very long list)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _bad(key: str, message: str) -> ConfigError:
@@ -215,8 +330,17 @@ def _bad(key: str, message: str) -> ConfigError:
 def _number(value: Any, what: str) -> float:
     """``value`` as a float, or a :class:`ConfigError` naming ``what``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{what} must be a number, not {value!r}")
-    return float(value)
+        raise ConfigError(f"{what} must be a number, not {_short(value)}")
+    return _float(value, what)
+
+
+def _float(value: int | float, what: str) -> float:
+    """``float(value)``; an integer too large for a float is a :class:`ConfigError`."""
+    try:
+        return float(value)
+    except OverflowError as exc:
+        raise ConfigError(f"{what} is too large a number ({len(str(value))} digits); give a "
+                          f"value of the size the setting needs") from exc
 
 
 def _nearest(key: str, valid: set[str]) -> str:
@@ -227,19 +351,19 @@ def _nearest(key: str, valid: set[str]) -> str:
 def _check_type(key: str, value: Any, default: Any) -> Any:
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise ConfigError(f"config key {key!r} must be true or false, not {value!r}")
+            raise ConfigError(f"config key {key!r} must be true or false, not {_short(value)}")
         return value
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"config key {key!r} must be a number, not {value!r}")
-        return float(value)
+            raise ConfigError(f"config key {key!r} must be a number, not {_short(value)}")
+        return _float(value, f"config key {key!r}")
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"config key {key!r} must be a whole number, not {value!r}")
+            raise ConfigError(f"config key {key!r} must be a whole number, not {_short(value)}")
         return value
     if isinstance(default, str):
         if not isinstance(value, str):
-            raise ConfigError(f"config key {key!r} must be a string, not {value!r}")
+            raise ConfigError(f"config key {key!r} must be a string, not {_short(value)}")
         return value
     return value
 
@@ -319,7 +443,7 @@ def settings_from_mapping(data: dict[str, Any], base: Settings | None = None) ->
     defaults = Settings()
     for key, value in data.items():
         if key not in _FIELDS:
-            raise ConfigError(f"unknown config key {key!r}{_nearest(key, _FIELDS)}")
+            raise ConfigError(f"unknown config key {shown(key)}{_nearest(key, _FIELDS)}")
         if key == "deprivation":
             value = _parse_deprivation(value)
         elif key == "domains":
@@ -329,7 +453,7 @@ def settings_from_mapping(data: dict[str, Any], base: Settings | None = None) ->
                     isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
                 raise ConfigError(f"thresholds_m must be a list of numbers, e.g. "
                                   f"[400, 800, 1200], not {value!r}")
-            value = sorted(float(v) for v in value)
+            value = sorted(_float(v, "a value of thresholds_m") for v in value)
         else:
             value = _check_type(key, value, getattr(defaults, key))
         setattr(s, key, value)
@@ -342,15 +466,29 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
     data: dict[str, Any] = {}
     where = ""
     if path:
+        problem = special_file(path)
+        if problem:
+            raise ConfigError(f"config file {shown(os.fspath(path), 200)} {problem}; give the "
+                              f"path of a saved .toml file")
         p = Path(path)
         where = f"config file {p}: "
+        if p.is_dir():
+            raise ConfigError(f"config file {p} is a folder; give the path to a .toml file")
         if not p.is_file():
             raise ConfigError(f"config file {p} not found; give the path to a .toml file")
+        if p.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {p} is {p.stat().st_size:,} bytes, more than the "
+                              f"{MAX_CONFIG_BYTES:,} a settings file needs; give the settings "
+                              f"file, not a data file")
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config file {p} is not valid TOML ({exc}); "
+            raise ConfigError(f"config file {p} is not valid TOML ({clipped(exc)}); "
                               "fix the line named") from exc
+        except RecursionError as exc:
+            raise ConfigError(f"config file {p} nests tables or lists too deeply to read; "
+                              f"settings need at most three levels ([domains.NAME] with "
+                              f"indicators = [{{...}}])") from exc
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
     try:
         s = settings_from_mapping(data)

@@ -122,18 +122,45 @@ def test_equity_view_with_file7():
     assert gap and "most deprived fifth (IMD deciles 1-2" in gap[0]
 
 
-def test_run_directory_from_the_command_line(tmp_path, monkeypatch):
-    """`streamlit run app.py -- --run DIR` re-creates the run from its manifest."""
-    from socialrisk.cli import main
+def _run_folder(out: Path, prepared, result) -> Path:
+    """A run output folder as `socialrisk run` writes it: manifest.json and app/ data."""
+    from socialrisk.outputs import write_json
+    from socialrisk.runstore import APP_DATA_DIR, save_run
 
-    out = tmp_path / "run"
-    assert main(["run", "--no-download", "--out", str(out)]) == 0
+    out.mkdir(parents=True)
+    write_json(out / "manifest.json", result.manifest)
+    save_run(prepared, result, out / APP_DATA_DIR)
+    return out
+
+
+def test_run_directory_from_the_command_line(iow_prepared, tmp_path, monkeypatch):
+    """`streamlit run app.py -- --run DIR` opens the run from its app data (no recompute)."""
+    p, r = iow_prepared
+    out = _run_folder(tmp_path / "run", p, r)
     monkeypatch.setattr(sys, "argv", ["app.py", "--run", str(out)])
     at = _app()
+    t0 = time.perf_counter()
     at.run()
+    print(f"first render of a run folder: {time.perf_counter() - t0:.1f} s")
     _no_problem(at)
     assert at.text_input(key="run_dir").value == str(out)
     assert any(c.value.startswith("89 areas; loaded in") for c in at.sidebar.caption)
+    assert [t.label for t in at.tabs] == ["Explore", "Underserved", "Site", "What if", "Connect"]
+
+
+def test_run_directory_without_app_data_says_how_to_fix(tmp_path, monkeypatch):
+    """A run folder of an older socialrisk (no app/): one line, no recompute, no traceback."""
+    import json
+
+    out = tmp_path / "old_run"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps({"settings": {"walk_speed_kmh": 4.8}}))
+    monkeypatch.setattr(sys, "argv", ["app.py", "--run", str(out)])
+    at = _app()
+    at.run()
+    assert not at.exception
+    assert at.error[0].value == (f"{out} was written by an older socialrisk without app data; "
+                                 f"run `socialrisk run ... --out {out}` again.")
 
 
 def test_explore_offers_the_map_as_html():

@@ -36,7 +36,8 @@ def iow_run(tmp_path_factory):
 @needs_shared
 def test_default_run_writes_every_output(iow_run):
     names = sorted(p.name for p in iow_run.iterdir())
-    assert names == ["amenities.gpkg", "areas.csv", "areas.gpkg", "manifest.json", "map.html"]
+    assert names == [".socialrisk-outputs.json", "amenities.gpkg", "app", "areas.csv",
+                     "areas.gpkg", "manifest.json", "map.html"]
     assert pyogrio.list_layers(iow_run / "areas.gpkg")[:, 0].tolist() == ["areas"]
     assert set(pyogrio.list_layers(iow_run / "amenities.gpkg")[:, 0]) == {
         "amenities", "amenity_polygons"}

@@ -1,0 +1,747 @@
+"""A prepared and computed run on disk, in data-only files the app loads in about a second.
+
+:func:`save_run` writes everything the app needs (the
+:class:`~socialrisk.pipeline.Prepared` inputs and the
+:class:`~socialrisk.pipeline.RunResult`) to a folder; :func:`load_run` reads it
+back. Nothing in the folder can run code when it is read:
+
+* tables are (Geo)Parquet, read with pyarrow (geometries decoded from WKB);
+* arrays (walking network, snapping) are ``.npz`` read with ``allow_pickle=False``;
+* settings, taxonomy, labels, manifest and timings are JSON of plain values, and
+  the taxonomy's dataclasses are rebuilt from them (its regular expressions are
+  compiled, never evaluated).
+
+``index.json`` is written last and names the format version, every file with its
+size and SHA-256, and the shape of every table; a folder that is incomplete, of
+another version or inconsistent (a wrong dtype, a shape that does not match, a
+node or row index out of range) is refused with one :class:`InputError` line, so
+a crafted folder cannot reach the app's pages. See ``docs/security.md``.
+
+Layout (``FOLDER/``)::
+
+    index.json        format, version, files, table schemas, counts
+    settings.json     Settings.as_dict()
+    taxonomy.json     categories as plain values
+    labels.json       prepared and result labels
+    manifest.json     prepared manifest (result manifest too when it is the same dict)
+    timings.json      seconds per stage
+    *.parquet         areas, amenities, data, population, origins, result tables
+    network.npz       WalkNetwork arrays
+    snapped.npz       attachments per category and for origins
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import re
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from socialrisk import __version__
+from socialrisk.errors import ConfigError, InputError
+
+log = logging.getLogger(__name__)
+
+#: subfolder of a run's output directory holding the app data (``OUT/app``)
+APP_DATA_DIR = "app"
+FORMAT = "socialrisk-app-data"
+#: bump when the layout changes; a folder of another version is refused
+VERSION = 1
+INDEX = "index.json"
+#: largest JSON file read (index, manifest, settings ...)
+MAX_JSON_BYTES = 10 * 1024 * 1024
+REWRITE = "run `socialrisk run` again to rewrite it"
+
+_INDEX_NAME = "__index__"
+_ATT_FIELDS = (("item", np.int64), ("node", np.int64), ("offset", np.float64),
+               ("edge", np.int64), ("along", np.float64), ("snap_m", np.float64),
+               ("snapped", np.bool_))
+_NET_FIELDS = (("node_id", np.int64), ("x", np.float64), ("y", np.float64),
+               ("u", np.int64), ("v", np.int64), ("length", np.float64))
+#: columns (and dtypes, where they matter) every loaded table must have
+_REQUIRED = {
+    "areas": {"area_id": None},
+    "amenities": {"category": None, "name": None, "capacity": "float64", "osm_id": "int64"},
+    "origins": {"origin_id": "int64", "area_id": None, "weight": "float64",
+                "population": "float64", "method": None},
+    "result_areas": {"area_id": None, "isolation_risk": "float64", "access_score": "float64",
+                     "isolation_risk_rank": "Int64", "isolation_risk_decile": "Int64",
+                     "drivers": None},
+    "result_amenities": {"category": None, "name": None, "snap_m": "float64",
+                         "snapped": "bool"},
+    "result_amenity_polygons": {"category": None},
+}
+
+
+# ------------------------------------------------------------------------ errors
+
+
+class _BadDataError(Exception):
+    """A problem found while validating; turned into one InputError line by load_run."""
+
+
+def _one_line(text: object, limit: int = 200) -> str:
+    s = " ".join(str(text).split())
+    return s if len(s) <= limit else s[:limit - 3] + "..."
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise _BadDataError(message)
+
+
+# ------------------------------------------------------------------------ JSON
+
+
+def _plain(obj: Any) -> Any:
+    """``obj`` as JSON values (numpy scalars and arrays, paths, tuples converted)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj)
+    if obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist())
+    if isinstance(obj, pd.Timestamp):
+        return obj.isoformat()
+    return str(obj)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(_plain(data), allow_nan=True), encoding="utf-8")
+
+
+def _read_json(path: Path) -> Any:
+    _check(path.is_file(), f"{path.name} is missing")
+    with open(path, "rb") as fh:
+        raw = fh.read(MAX_JSON_BYTES + 1)
+    _check(len(raw) <= MAX_JSON_BYTES, f"{path.name} is larger than "
+                                       f"{MAX_JSON_BYTES // 2**20} MB")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _BadDataError(f"{path.name} is not valid JSON ({_one_line(exc, 80)})") from None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------------ tables
+
+
+def _default_index(index: pd.Index) -> bool:
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 \
+        and index.name is None
+
+
+_AUTHORITY_CRS = re.compile(r"[A-Z]{2,10}:[0-9A-Za-z_]{1,16}")
+_WKT_CRS = re.compile(r"(PROJCRS|GEOGCRS|PROJCS|GEOGCS|COMPOUNDCRS|BOUNDCRS|GEODCRS)\[")
+
+
+def _crs_text(crs) -> str | None:
+    """A CRS as ``AUTHORITY:CODE`` (or WKT when it has no code), never a PROJ string."""
+    if crs is None:
+        return None
+    text = crs.to_string()
+    return text if _AUTHORITY_CRS.fullmatch(text) else crs.to_wkt()
+
+
+def _safe_crs(text: Any, where: str) -> str:
+    """``text`` when it is an ``AUTHORITY:CODE`` or WKT CRS.
+
+    PROJ strings are refused (``+init=`` and grid options name files PROJ would
+    open), and so is WKT naming a file (``PARAMETERFILE``).
+    """
+    _check(isinstance(text, str) and len(text) < 20_000
+           and (_AUTHORITY_CRS.fullmatch(text) is not None
+                or (_WKT_CRS.match(text) is not None
+                    and not re.search(r"PARAMETERFILE|\+\w+\s*=", text, re.IGNORECASE))),
+           f"{where} has a bad CRS")
+    return text
+
+
+def _write_frame(df: pd.DataFrame, folder: Path, name: str) -> dict:
+    """Write one table (GeoParquet when it has geometries); returns its schema record."""
+    cols = list(df.columns)
+    if len(set(cols)) != len(cols) or not all(isinstance(c, str) for c in cols) \
+            or _INDEX_NAME in cols:
+        raise ValueError(f"{name}: column names must be unique strings")
+    geo = isinstance(df, gpd.GeoDataFrame)
+    geom = df.geometry.name if geo else None
+    meta: dict[str, Any] = {
+        "file": f"{name}.parquet", "rows": int(len(df)), "columns": cols,
+        "dtypes": {c: str(df[c].dtype) for c in cols if c != geom},
+        "geometry": geom, "crs": _crs_text(df.crs) if geo else None,
+        "index": None,
+        "columns_index": ("range" if isinstance(df.columns, pd.RangeIndex)
+                          else str(df.columns.dtype))}
+    out = df.copy(deep=False)
+    if not _default_index(df.index):
+        if isinstance(df.index, pd.MultiIndex):
+            raise ValueError(f"{name}: a MultiIndex cannot be stored")
+        meta["index"] = {"name": df.index.name, "dtype": str(df.index.dtype)}
+        out.insert(0, _INDEX_NAME, df.index.to_numpy())
+    out = out.reset_index(drop=True)
+    out.to_parquet(folder / meta["file"], index=False)
+    return meta
+
+
+def _restore_dtype(col: pd.Series, want: str, where: str) -> pd.Series:
+    got = str(col.dtype)
+    if got == want:
+        return col
+    if want == "object" and (got in ("str", "string") or col.isna().all()):
+        # pandas reads text back as its string dtype; the run had plain objects (None)
+        return col.astype(object).where(col.notna(), None)
+    if want in ("str", "string") and col.isna().all():
+        return col.astype(want)
+    raise _BadDataError(f"{where} has type {got}, not {want}")
+
+
+def _pyarrow_is_safe(version: str) -> bool:
+    """Whether pyarrow ``version`` never unpickles extension types (CVE-2023-47248: < 14.0.1)."""
+    parts = []
+    for piece in version.split(".")[:3]:
+        digits = re.match(r"\d+", piece)
+        parts.append(int(digits.group()) if digits else 0)
+    return tuple(parts) >= (14, 0, 1)
+
+
+def _read_frame(folder: Path, name: str, meta: Any) -> pd.DataFrame:
+    """Read one table written by :func:`_write_frame` and check it against its record."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import shapely
+
+    _check(isinstance(meta, dict), f"the index has no table {name}")
+    file, rows, cols = meta.get("file"), meta.get("rows"), meta.get("columns")
+    dtypes, geom, index = meta.get("dtypes"), meta.get("geometry"), meta.get("index")
+    _check(file == f"{name}.parquet", f"table {name} has a bad file name")
+    _check(isinstance(rows, int) and rows >= 0, f"table {name} has a bad row count")
+    _check(isinstance(cols, list) and all(isinstance(c, str) for c in cols)
+           and len(set(cols)) == len(cols), f"table {name} has bad columns")
+    _check(isinstance(dtypes, dict) and all(isinstance(v, str) for v in dtypes.values())
+           and set(dtypes) == set(cols) - {geom}, f"table {name} has bad dtypes")
+    _check(geom is None or (isinstance(geom, str) and geom in cols),
+           f"table {name} has a bad geometry column")
+    _check(index is None or (isinstance(index, dict) and isinstance(index.get("dtype"), str)
+                             and (index.get("name") is None or isinstance(index["name"], str))),
+           f"table {name} has a bad index")
+    path = folder / file
+    _check(path.is_file(), f"{file} is missing")
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise _BadDataError(f"{file} is not a readable Parquet file ({_one_line(exc, 80)})"
+                            ) from None
+    for field in table.schema:
+        _check(not isinstance(field.type, pa.BaseExtensionType),
+               f"{file}: column {field.name} has an extension type")
+    stored = [_INDEX_NAME, *cols] if index is not None else list(cols)
+    _check(table.column_names == stored, f"{file} does not have the recorded columns")
+    _check(table.num_rows == rows, f"{file} has {table.num_rows} rows, not {rows}")
+    if geom is not None:
+        gcol = table.column(geom)
+        _check(pa.types.is_binary(gcol.type) or pa.types.is_large_binary(gcol.type),
+               f"{file}: geometry is not WKB")
+        table = table.drop_columns([geom])
+    df = table.to_pandas()
+    _check(isinstance(df.index, pd.RangeIndex) and list(df.columns) == [c for c in stored
+                                                                        if c != geom],
+           f"{file} has unexpected pandas metadata")
+    for c, want in dtypes.items():
+        if str(df[c].dtype) != want:
+            df[c] = _restore_dtype(df[c], want, f"{file} column {c}")
+    if index is not None:
+        idx = pd.Index(df.pop(_INDEX_NAME)).rename(index.get("name"))
+        if str(idx.dtype) != index["dtype"]:
+            if index["dtype"] == "object" and str(idx.dtype) in ("str", "string"):
+                idx = idx.astype(object)
+            else:
+                raise _BadDataError(f"{file}: the index has type {idx.dtype}, not {index['dtype']}")
+        df.index = idx
+    cix = meta.get("columns_index")
+    if cix == "range" and not cols:
+        df.columns = pd.RangeIndex(0)
+    elif cix in ("object", "str") and str(df.columns.dtype) != cix:
+        df.columns = df.columns.astype(cix)
+    if geom is None:
+        return df
+    try:
+        geoms = shapely.from_wkb(gcol.to_numpy(zero_copy_only=False))
+    except Exception as exc:  # shapely.errors.GEOSException and friends
+        raise _BadDataError(f"{file}: geometries cannot be read ({_one_line(exc, 80)})") from None
+    crs = meta.get("crs")
+    crs = None if crs is None else _safe_crs(crs, f"table {name}")
+    try:
+        gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, index=df.index, name=geom),
+                               crs=crs)
+    except Exception as exc:  # pyproj.exceptions.CRSError
+        raise _BadDataError(f"{file}: bad CRS {crs!r} ({_one_line(exc, 80)})") from None
+    return gdf[cols]
+
+
+# ------------------------------------------------------------------------ arrays
+
+
+def _read_npz(path: Path, expected: dict[str, tuple[type, int | None]]) -> dict[str, np.ndarray]:
+    """Arrays of an ``.npz`` with exactly the given 1-D dtypes and lengths.
+
+    ``None`` as a length: any length the stored bytes can hold. Each array header
+    is checked before its data is read, so a dtype (objects: pickles) or a size
+    that is not the expected one is refused without reading it; ``allow_pickle``
+    stays False anyway.
+    """
+    _check(path.is_file(), f"{path.name} is missing")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise _BadDataError(f"{path.name} is not a readable .npz ({_one_line(exc, 80)})") from None
+    with zf:
+        names = {i.filename: i for i in zf.infolist()}
+        _check(set(names) == {f"{k}.npy" for k in expected},
+               f"{path.name} does not hold the expected arrays")
+        for key, (dtype, length) in expected.items():
+            info = names[f"{key}.npy"]
+            _check(info.compress_type == zipfile.ZIP_STORED,
+                   f"{path.name}: {key} is compressed")
+            try:
+                with zf.open(info) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    if version == (1, 0):
+                        shape, fortran, dt = np.lib.format.read_array_header_1_0(fh)
+                    elif version == (2, 0):
+                        shape, fortran, dt = np.lib.format.read_array_header_2_0(fh)
+                    else:
+                        raise _BadDataError(f"{path.name}: {key} has npy format {version}")
+                    header = fh.tell()
+            except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+                raise _BadDataError(f"{path.name}: {key} has a bad header ({_one_line(exc, 80)})"
+                           ) from None
+            _check(dt == np.dtype(dtype),
+                   f"{path.name}: {key} has dtype {dt}, not {np.dtype(dtype)}")
+            _check(len(shape) == 1, f"{path.name}: {key} is not one-dimensional")
+            _check(length is None or shape[0] == length,
+                   f"{path.name}: {key} has {shape[0]} values, not {length}")
+            _check(info.file_size == header + shape[0] * dt.itemsize,
+                   f"{path.name}: {key} is truncated")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: np.ascontiguousarray(npz[k]) for k in expected}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise _BadDataError(f"{path.name} cannot be read ({_one_line(exc, 80)})") from None
+
+
+# ------------------------------------------------------------------------ taxonomy
+
+
+def _values_json(values: frozenset[str] | None) -> list[str] | None:
+    return None if values is None else sorted(values)
+
+
+def _taxonomy_json(taxonomy: dict) -> list:
+    out = []
+    for name, cat in taxonomy.items():
+        filters = []
+        for m in cat.filters:
+            for _, pattern in m.regex:
+                if pattern.flags != (re.IGNORECASE | re.UNICODE):
+                    raise ValueError(f"taxonomy {name}: unexpected regex flags")
+            filters.append({"tags": [[k, _values_json(v)] for k, v in m.tags],
+                            "exclude": [[k, _values_json(v)] for k, v in m.exclude],
+                            "regex": [[k, p.pattern] for k, p in m.regex]})
+        out.append({"name": name, "label": cat.label, "access": cat.access,
+                    "capacity": list(cat.capacity), "filters": filters})
+    return out
+
+
+def _taxonomy_from_json(data: Any) -> dict:
+    from socialrisk.geo.taxonomy import _NAME_RE, ACCESS_MODES, Category, Matcher
+
+    def conds(items: Any, what: str) -> tuple:
+        _check(isinstance(items, list), f"taxonomy: bad {what}")
+        out = []
+        for it in items:
+            _check(isinstance(it, list) and len(it) == 2 and isinstance(it[0], str),
+                   f"taxonomy: bad {what}")
+            vals = it[1]
+            _check(vals is None or (isinstance(vals, list)
+                                    and all(isinstance(v, str) for v in vals)),
+                   f"taxonomy: bad {what}")
+            out.append((it[0], None if vals is None else frozenset(vals)))
+        return tuple(out)
+
+    _check(isinstance(data, list) and data, "taxonomy.json has no categories")
+    taxonomy = {}
+    for spec in data:
+        _check(isinstance(spec, dict), "taxonomy.json: a category is not a table")
+        name, label = spec.get("name"), spec.get("label")
+        _check(isinstance(name, str) and bool(_NAME_RE.match(name)) and name not in taxonomy,
+               f"taxonomy.json: bad category name {_one_line(name, 40)!r}")
+        _check(isinstance(label, str), f"taxonomy.json: category {name} has no label")
+        _check(spec.get("access") in ACCESS_MODES, f"taxonomy.json: {name} has a bad access")
+        cap = spec.get("capacity")
+        _check(isinstance(cap, list) and all(isinstance(c, str) for c in cap),
+               f"taxonomy.json: {name} has a bad capacity")
+        filters = spec.get("filters")
+        _check(isinstance(filters, list) and filters, f"taxonomy.json: {name} has no filters")
+        matchers = []
+        for f in filters:
+            _check(isinstance(f, dict), f"taxonomy.json: {name} has a bad filter")
+            tags = conds(f.get("tags"), "tags")
+            _check(bool(tags), f"taxonomy.json: {name} has a filter without tags")
+            regex = f.get("regex")
+            _check(isinstance(regex, list) and all(
+                isinstance(r, list) and len(r) == 2 and all(isinstance(x, str) for x in r)
+                for r in regex), f"taxonomy.json: {name} has a bad regex")
+            try:
+                compiled = tuple((k, re.compile(p, re.IGNORECASE)) for k, p in regex)
+            except re.error:
+                raise _BadDataError(f"taxonomy.json: {name} has an invalid regex") from None
+            matchers.append(Matcher(tags=tags, exclude=conds(f.get("exclude"), "exclude"),
+                                    regex=compiled))
+        taxonomy[name] = Category(name=name, label=label, filters=tuple(matchers),
+                                  capacity=tuple(cap), access=spec["access"])
+    return taxonomy
+
+
+# ------------------------------------------------------------------------ save
+
+
+def save_run(prepared, result, folder: str | Path) -> Path:
+    """Write a prepared and computed run to ``folder`` (created) in data-only files.
+
+    Parameters
+    ----------
+    prepared : socialrisk.pipeline.Prepared
+    result : socialrisk.pipeline.RunResult
+        ``compute(prepared)``.
+    folder : path
+        Written in place; ``index.json`` comes last, so an interrupted write is
+        refused by :func:`load_run` (write into a temporary folder and rename it
+        for atomicity, as ``socialrisk.outputs`` and ``socialrisk.runcache`` do).
+
+    Returns
+    -------
+    Path
+        ``folder``.
+    """
+    t0 = time.perf_counter()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / INDEX).unlink(missing_ok=True)
+    p, r = prepared, result
+    tables = {
+        "areas": _write_frame(p.areas, folder, "areas"),
+        "amenities": _write_frame(p.amenities, folder, "amenities"),
+        "data": _write_frame(p.data, folder, "data"),
+        "origins": _write_frame(p.origins, folder, "origins"),
+        "result_areas": _write_frame(r.areas, folder, "result_areas"),
+        "result_amenities": _write_frame(r.amenities, folder, "result_amenities"),
+        "result_amenity_polygons": _write_frame(r.amenity_polygons, folder,
+                                                "result_amenity_polygons"),
+    }
+    if p.population is not None:
+        tables["population"] = _write_frame(p.population.to_frame(name="population"), folder,
+                                            "population")
+    origins_shared = r.origins is p.origins
+    if not origins_shared:
+        tables["result_origins"] = _write_frame(r.origins, folder, "result_origins")
+    index: dict[str, Any] = {
+        "format": FORMAT, "version": VERSION, "written_by": f"socialrisk {__version__}",
+        "crs": p.crs, "tables": tables, "categories": list(p.taxonomy),
+        "population_name": None if p.population is None else p.population.name,
+        "origins_shared": origins_shared, "manifest_shared": r.manifest is p.manifest,
+        "network": None, "snapped": None}
+
+    if p.network is not None:
+        net = p.network
+        np.savez(folder / "network.npz",
+                 **{k: np.ascontiguousarray(getattr(net, k), dtype=t) for k, t in _NET_FIELDS})
+        index["network"] = {"crs": net.crs, "dropped_nodes": int(net.dropped_nodes),
+                            "nodes": net.n_nodes, "edges": net.n_edges}
+    sn = p.snapped
+    arrays: dict[str, np.ndarray] = {}
+    cats = list(sn.amenities)
+    for i, cat in enumerate(cats):
+        for k, t in _ATT_FIELDS:
+            arrays[f"c{i}_{k}"] = np.ascontiguousarray(getattr(sn.amenities[cat], k), dtype=t)
+        arrays[f"c{i}_rows"] = np.ascontiguousarray(sn.amenity_rows[cat], dtype=np.int64)
+    if sn.origins is not None:
+        for k, t in _ATT_FIELDS:
+            arrays[f"o_{k}"] = np.ascontiguousarray(getattr(sn.origins, k), dtype=t)
+    np.savez(folder / "snapped.npz", **arrays)
+    index["snapped"] = {
+        "categories": cats, "origins": sn.origins is not None,
+        "attachments": {k: int(v.shape[0]) for k, v in arrays.items()
+                        if k.endswith("_item")}}
+
+    _write_json(folder / "settings.json", p.settings.as_dict())
+    _write_json(folder / "taxonomy.json", _taxonomy_json(p.taxonomy))
+    _write_json(folder / "labels.json", {"prepared": p.labels, "result": r.labels})
+    _write_json(folder / "manifest.json", p.manifest)
+    if r.manifest is not p.manifest:
+        _write_json(folder / "result_manifest.json", r.manifest)
+    _write_json(folder / "timings.json", p.timings.stages)
+    _write_json(folder / "snapped_report.json", sn.report)
+    written = [t["file"] for t in tables.values()] + [
+        "settings.json", "taxonomy.json", "labels.json", "manifest.json", "timings.json",
+        "snapped_report.json", "snapped.npz"]
+    written += ["network.npz"] * (p.network is not None)
+    written += ["result_manifest.json"] * (r.manifest is not p.manifest)
+    index["files"] = {name: {"bytes": (folder / name).stat().st_size,
+                             "sha256": _sha256(folder / name)} for name in sorted(written)}
+    _write_json(folder / INDEX, index)
+    log.info("app data written to %s in %.1f s", folder, time.perf_counter() - t0)
+    return folder
+
+
+# ------------------------------------------------------------------------ load
+
+
+def load_run(folder: str | Path):
+    """``(prepared, result)`` from a folder written by :func:`save_run`.
+
+    Raises
+    ------
+    InputError
+        One line naming the folder and the fix ("run `socialrisk run` again to
+        rewrite it") when anything is missing, of another version, malformed or
+        inconsistent. Nothing read is ever executed.
+    """
+    import pyarrow as pa
+
+    if not _pyarrow_is_safe(pa.__version__):
+        raise InputError(f"pyarrow {pa.__version__} can run code from a crafted Parquet file "
+                         f"(CVE-2023-47248); upgrade it: pip install 'pyarrow>=14.0.1'")
+    folder = Path(folder)
+    t0 = time.perf_counter()
+    try:
+        if not folder.is_dir():
+            raise _BadDataError("it is not a directory")
+        out = _load(folder)
+    except _BadDataError as exc:
+        raise InputError(f"{folder} is not usable app data: {exc}; {REWRITE}") from None
+    except (InputError, ConfigError) as exc:
+        raise InputError(f"{folder} is not usable app data: {_one_line(exc)}; {REWRITE}"
+                         ) from None
+    except Exception as exc:  # anything a crafted file could still provoke: one line
+        log.debug("loading %s failed", folder, exc_info=True)
+        raise InputError(f"{folder} is not usable app data ({type(exc).__name__}: "
+                         f"{_one_line(exc, 120)}); {REWRITE}") from None
+    log.info("app data loaded from %s in %.2f s", folder, time.perf_counter() - t0)
+    return out
+
+
+def _load(folder: Path):
+    from socialrisk.geo.network import WalkNetwork
+    from socialrisk.geo.snap import Attachments
+    from socialrisk.pipeline import Prepared, RunResult, Snapped, Timings
+    from socialrisk.rundir import INPUT_SETTINGS
+    from socialrisk.settings import Settings, settings_from_mapping
+
+    _check((folder / INDEX).is_file(), f"{INDEX} is missing (an older or interrupted write)")
+    index = _read_json(folder / INDEX)
+    _check(isinstance(index, dict) and index.get("format") == FORMAT, f"{INDEX} is not "
+                                                                      f"socialrisk app data")
+    _check(index.get("version") == VERSION,
+           f"it is format version {_one_line(index.get('version'), 20)}, this socialrisk "
+           f"reads version {VERSION}")
+    files = index.get("files")
+    _check(isinstance(files, dict), f"{INDEX} lists no files")
+    for name, rec in files.items():
+        _check(isinstance(name, str) and "/" not in name and "\\" not in name
+               and name not in ("", ".", "..") and isinstance(rec, dict),
+               f"{INDEX} has a bad file entry")
+        f = folder / name
+        _check(f.is_file(), f"{name} is missing")
+        _check(f.stat().st_size == rec.get("bytes"), f"{name} has another size than recorded")
+        _check(_sha256(f) == rec.get("sha256"), f"{name} has another SHA-256 than recorded")
+
+    tables = index.get("tables")
+    _check(isinstance(tables, dict), f"{INDEX} has no tables")
+
+    def frame(name: str, geo: bool) -> pd.DataFrame:
+        meta = tables.get(name)
+        _check(isinstance(meta, dict) and meta.get("file") in files,
+               f"table {name} is not listed")
+        df = _read_frame(folder, name, meta)
+        _check(isinstance(df, gpd.GeoDataFrame) == geo,
+               f"table {name} {'has no' if geo else 'has'} geometries")
+        for col, dtype in _REQUIRED.get(name, {}).items():
+            _check(col in df.columns, f"table {name} has no column {col}")
+            _check(dtype is None or str(df[col].dtype) == dtype,
+                   f"table {name} column {col} is {df[col].dtype}, not {dtype}")
+        return df
+
+    crs = _safe_crs(index.get("crs"), INDEX)
+    areas = frame("areas", True)
+    amenities = frame("amenities", True)
+    data = frame("data", False)
+    origins = frame("origins", True)
+    r_areas = frame("result_areas", True)
+    r_amenities = frame("result_amenities", True)
+    r_polys = frame("result_amenity_polygons", True)
+    population = None
+    _check(index.get("population_name") is None or isinstance(index["population_name"], str),
+           f"{INDEX} has a bad population name")
+    if "population" in tables:
+        pop = frame("population", False)
+        _check(list(pop.columns) == ["population"], "table population has bad columns")
+        population = pop["population"].rename(index.get("population_name"))
+    _check(isinstance(index.get("origins_shared"), bool), f"{INDEX} is incomplete")
+    r_origins = origins if index["origins_shared"] else frame("result_origins", True)
+    _check(len(areas) > 0, "there are no areas")
+    _check(areas["area_id"].is_unique, "area ids repeat")
+    _check(r_areas["area_id"].astype(str).tolist() == areas["area_id"].astype(str).tolist(),
+           "the result areas are not the run's areas")
+    _check(bool(origins["area_id"].isin(areas["area_id"]).all()),
+           "origins refer to areas that are not in the run")
+    _check(bool(origins.geom_type.eq("Point").all()), "origins are not points")
+    _check(len(r_amenities) == len(amenities), "the result amenities are not the run's")
+
+    categories = index.get("categories")
+    _check(isinstance(categories, list) and all(isinstance(c, str) for c in categories),
+           f"{INDEX} has no categories")
+    taxonomy = _taxonomy_from_json(_read_json(folder / "taxonomy.json"))
+    _check(list(taxonomy) == categories, "taxonomy.json does not match the index")
+    labels = _read_json(folder / "labels.json")
+    _check(isinstance(labels, dict) and set(labels) == {"prepared", "result"}
+           and all(isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, str)
+                                               for k, x in v.items())
+                   for v in labels.values()), "labels.json is malformed")
+    settings_data = _read_json(folder / "settings.json")
+    _check(isinstance(settings_data, dict), "settings.json is not a table")
+    settings = settings_from_mapping(settings_data)
+    # the values are checked; recorded paths are kept as text, never looked at
+    dataclasses.replace(settings, **{k: getattr(Settings(), k) for k in INPUT_SETTINGS
+                                     if k not in ("quiet", "map")}).validate()
+    manifest = _read_json(folder / "manifest.json")
+    _check(isinstance(manifest, dict), "manifest.json is not a table")
+    _check(isinstance(index.get("manifest_shared"), bool), f"{INDEX} is incomplete")
+    r_manifest = manifest if index["manifest_shared"] else \
+        _read_json(folder / "result_manifest.json")
+    _check(isinstance(r_manifest, dict), "result_manifest.json is not a table")
+    stages = _read_json(folder / "timings.json")
+    _check(isinstance(stages, dict) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in stages.values()),
+        "timings.json is malformed")
+    report = _read_json(folder / "snapped_report.json")
+    _check(isinstance(report, dict), "snapped_report.json is not a table")
+
+    # ---- network
+    net_meta = index.get("network")
+    network = None
+    if net_meta is not None:
+        _check(isinstance(net_meta, dict)
+               and all(isinstance(net_meta.get(k), int) and not isinstance(net_meta[k], bool)
+                       and net_meta[k] >= 0 for k in ("nodes", "edges", "dropped_nodes")),
+               f"{INDEX} has a bad network record")
+        _safe_crs(net_meta.get("crs"), "the walking network")
+        n, m = net_meta["nodes"], net_meta["edges"]
+        _check("network.npz" in files, "network.npz is not listed")
+        a = _read_npz(folder / "network.npz",
+                      {k: (t, n if k in ("node_id", "x", "y") else m) for k, t in _NET_FIELDS})
+        _check(n > 0 and m > 0, "the walking network is empty")
+        _check(bool(np.isfinite(a["x"]).all() and np.isfinite(a["y"]).all()),
+               "network.npz: node coordinates are not finite")
+        for k in ("u", "v"):
+            _check(bool((a[k] >= 0).all() and (a[k] < n).all()),
+                   f"network.npz: {k} refers to nodes out of range")
+        _check(bool(np.isfinite(a["length"]).all() and (a["length"] >= 0).all()),
+               "network.npz: edge lengths are not finite and >= 0")
+        network = WalkNetwork(node_id=a["node_id"], x=a["x"], y=a["y"], u=a["u"], v=a["v"],
+                              length=a["length"], crs=net_meta["crs"],
+                              dropped_nodes=net_meta["dropped_nodes"])
+
+    # ---- snapping
+    sm = index.get("snapped")
+    _check(isinstance(sm, dict) and isinstance(sm.get("categories"), list)
+           and isinstance(sm.get("origins"), bool) and isinstance(sm.get("attachments"), dict),
+           f"{INDEX} has a bad snapping record")
+    snap_cats = sm["categories"]
+    _check(snap_cats == (categories if network is not None else []),
+           "snapped.npz does not cover the taxonomy's categories")
+    _check(sm["origins"] == (network is not None), "snapped.npz: origins do not match")
+    cat_rows = amenities["category"].to_numpy(dtype=object)
+    expected: dict[str, tuple[type, int | None]] = {}
+    for i, cat in enumerate(snap_cats):
+        k_att = sm["attachments"].get(f"c{i}_item")
+        n_items = int((cat_rows == cat).sum())
+        for k, t in _ATT_FIELDS:
+            expected[f"c{i}_{k}"] = (t, n_items if k in ("snap_m", "snapped") else k_att)
+        expected[f"c{i}_rows"] = (np.int64, n_items)
+    if sm["origins"]:
+        k_att = sm["attachments"].get("o_item")
+        for k, t in _ATT_FIELDS:
+            expected[f"o_{k}"] = (t, len(origins) if k in ("snap_m", "snapped") else k_att)
+    for key, (_, length) in expected.items():
+        _check(length is None or (isinstance(length, int) and not isinstance(length, bool)),
+               f"{INDEX}: bad attachment count for {key}")
+    _check("snapped.npz" in files, "snapped.npz is not listed")
+    arr = _read_npz(folder / "snapped.npz", expected)
+
+    def attachments(prefix: str, n_items: int) -> Attachments:
+        g = {k: arr[f"{prefix}_{k}"] for k, _ in _ATT_FIELDS}
+        item, node, edge = g["item"], g["node"], g["edge"]
+        where = f"snapped.npz ({prefix})"
+        _check(bool((item >= 0).all() and (item < n_items).all()),
+               f"{where}: items out of range")
+        _check(bool((np.diff(item) >= 0).all()), f"{where}: items are not sorted")
+        _check(bool((node >= 0).all() and (node < network.n_nodes).all()),
+               f"{where}: nodes out of range")
+        _check(bool((edge >= -1).all() and (edge < network.n_edges).all()),
+               f"{where}: edges out of range")
+        _check(bool(np.isfinite(g["offset"]).all() and (g["offset"] >= 0).all()),
+               f"{where}: offsets are not finite and >= 0")
+        has = np.bincount(item, minlength=n_items)[:n_items] > 0
+        _check(bool(np.array_equal(has, g["snapped"])), f"{where}: snapped does not match")
+        return Attachments(**g)
+
+    per_cat, rows = {}, {}
+    for i, cat in enumerate(snap_cats):
+        r_ = arr[f"c{i}_rows"]
+        _check(bool((r_ >= 0).all() and (r_ < len(amenities)).all()),
+               f"snapped.npz: amenity rows of {cat} out of range")
+        _check(bool((cat_rows[r_] == cat).all()) and np.unique(r_).size == r_.size,
+               f"snapped.npz: amenity rows of {cat} are not its amenities")
+        rows[cat] = r_
+        per_cat[cat] = attachments(f"c{i}", r_.size)
+    o_att = attachments("o", len(origins)) if sm["origins"] else None
+    snapped = Snapped(per_cat, rows, o_att, report)
+
+    pop_ok = population is None or (population.index.astype(str).tolist()
+                                     == data.index.astype(str).tolist())
+    _check(pop_ok, "the population is not by the run's areas")
+    _check(not any(isinstance(v, float) and math.isnan(v) for v in stages.values()),
+           "timings.json is malformed")
+
+    prepared = Prepared(settings=settings, taxonomy=taxonomy, labels=labels["prepared"],
+                        areas=areas, crs=crs, network=network, amenities=amenities, data=data,
+                        population=population, origins=origins, snapped=snapped,
+                        manifest=manifest, timings=Timings(dict(stages)))
+    result = RunResult(areas=r_areas, amenities=r_amenities, amenity_polygons=r_polys,
+                       origins=r_origins, manifest=r_manifest, labels=labels["result"])
+    return prepared, result
