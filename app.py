@@ -11,7 +11,7 @@ import sys
 
 import streamlit as st
 
-from socialrisk.errors import SocialRiskError
+from socialrisk.core.errors import SocialRiskError
 from socialrisk.ui import connect, explore, site, underserved, whatif
 from socialrisk.ui.state import load_state, save_upload
 

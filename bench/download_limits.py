@@ -11,10 +11,10 @@ stop on their own:
 * ``bomb``: one gzip member of 2 GB of zeros (about 2 MB on the wire), sent with
   ``Content-Encoding: gzip``.
 
-Each is downloaded by every caller of :func:`socialrisk.geo.download.fetch`
-with its production defaults (no test caps): :func:`~socialrisk.geo.deprivation.file7_download`,
+Each is downloaded by every caller of :func:`geo.download.fetch`
+with its production defaults (no test caps): :func:`~geo.deprivation.file7_download`,
 a ``--deprivation`` URL (``geo.tables._fetch_source``) and an ArcGIS page
-(:func:`~socialrisk.geo.boundaries.arcgis_query`). Every download runs in a fresh
+(:func:`~geo.boundaries.arcgis_query`). Every download runs in a fresh
 child process; the table gives its wall time, its peak resident set size
 (``VmHWM``, reset just before the download, so imports do not count) and how
 much that peak is above the resident size before the download. A control row
@@ -88,7 +88,7 @@ def _buffer(url: str, n: int) -> None:
     """The control: keep the first ``n`` bytes in memory, as ``resp.content`` did."""
     import requests
 
-    from socialrisk.errors import DownloadError
+    from socialrisk.core.errors import DownloadError
 
     with requests.get(url, stream=True, timeout=60) as resp:
         kept, size = [], 0
@@ -101,10 +101,10 @@ def _buffer(url: str, n: int) -> None:
 
 def _child(caller: str, url: str) -> None:
     """Download ``url`` as ``caller`` does (production defaults); print one JSON line."""
-    from socialrisk.errors import DownloadError
-    from socialrisk.geo.boundaries import arcgis_query
-    from socialrisk.geo.deprivation import file7_download
-    from socialrisk.geo.tables import _fetch_source
+    from geo.boundaries import arcgis_query
+    from geo.deprivation import file7_download
+    from geo.tables import _fetch_source
+    from socialrisk.core.errors import DownloadError
 
     with tempfile.TemporaryDirectory() as cache:
         run = {"File 7": lambda: file7_download(cache, url, retries=0),

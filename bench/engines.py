@@ -14,7 +14,7 @@ within 800 m and within 1,200 m of every node.
 
 Graphs
     ``iow``: the real Isle of Wight walking network (OSM extract 2020-04-22,
-    :func:`socialrisk.geo.pbf.read_pbf`) with its real amenities per category,
+    :func:`geo.pbf.read_pbf`) with its real amenities per category,
     each placed on the network node nearest to it (polygons: a point inside).
     ``100k``, ``300k``, ``1m``, ``5m``: **synthetic** street-like graphs
     (:mod:`bench.graphs`) with **synthetic** amenities at random nodes, as many
@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.graphs import synthetic_sources, synthetic_street_network
-from socialrisk.geo.network import WalkNetwork
+from socialrisk.core.network import WalkNetwork
 
 ROOT = Path(__file__).resolve().parents[1]
 IOW_PBF = ROOT / "data" / "isle_of_wight" / "isle-of-wight-2020-04-22.osm.pbf"
@@ -92,7 +92,7 @@ def _nearest_nodes(network: WalkNetwork, x: np.ndarray, y: np.ndarray) -> np.nda
 
 def iow_problem() -> Problem:
     """The real Isle of Wight network and its real amenities, each on its nearest node."""
-    from socialrisk.geo.pbf import read_pbf
+    from geo.pbf import read_pbf
 
     data = read_pbf(IOW_PBF)
     net = data.network
@@ -107,7 +107,7 @@ def iow_problem() -> Problem:
 
 
 def _categories() -> list[str]:
-    from socialrisk.geo.taxonomy import load_taxonomy
+    from geo.taxonomy import load_taxonomy
 
     return list(load_taxonomy())
 
@@ -129,8 +129,8 @@ def iow_densities() -> tuple[dict[str, float], Problem | None]:
 # ------------------------------------------------------------------ engines
 
 def run_socialrisk(prob: Problem, out: Path) -> dict:
-    from socialrisk.geo.snap import attachments_from_nodes
-    from socialrisk.risk.engine import counts_within
+    from risk.engine import counts_within
+    from risk.snap import attachments_from_nodes
 
     net = prob.network
     cats = list(prob.sources)
@@ -307,8 +307,8 @@ def check(prob: Problem, engine: str, out: Path, ref: Path) -> tuple[bool, str]:
         return ok, (f"{o.size} origins: max |d - socialrisk| {diff:.1e} m, same unreached "
                     f"{same_inf}, counts equal {c_ok}")
     # pandana: nodes with no POI within MAX_DIST get MAX_DIST
-    from socialrisk.geo.snap import attachments_from_nodes
-    from socialrisk.risk.engine import counts_within, nearest_distance
+    from risk.engine import counts_within, nearest_distance
+    from risk.snap import attachments_from_nodes
 
     trunc = _truncated(prob.network)
     targets = attachments_from_nodes(trunc, np.arange(trunc.n_nodes))

@@ -128,7 +128,7 @@ def english_areas(work: Path, n: int | None = None, seed: int = 0) -> Path:
 
 def england_settings(areas: Path, osm: str, out: Path, map_: bool = True):
     """Settings for an England-wide run (access domain left out; see the module docstring)."""
-    from socialrisk.pipeline import EMBEDDED_OSM, embedded_file
+    from socialrisk.core.data import EMBEDDED_OSM, embedded_file
     from socialrisk.settings import DeprivationSource, load_settings
 
     s = load_settings(None, {

@@ -5,12 +5,12 @@ amenity positions, used only to measure how the engines scale past the real
 Isle of Wight network. They are never presented as data about a place.
 
 The street model mimics an unsimplified OSM walking network (the form
-:func:`socialrisk.geo.pbf.network_from_pbf` returns): junctions on a jittered
+:func:`geo.pbf.network_from_pbf` returns): junctions on a jittered
 square grid (``spacing`` metres apart), a share of the street segments removed
 (dead ends, blocks of different sizes), and every remaining street split into
 short straight pieces by degree-2 "shape" nodes with a small sideways wiggle, so
 most nodes have degree 2 as in OSM. Edge lengths are the straight-line lengths
-of the pieces in metres, exactly as :func:`~socialrisk.geo.network.network_from_edges`
+of the pieces in metres, exactly as :func:`~socialrisk.core.network.network_from_edges`
 measures them. Only the largest connected component is kept.
 
 With the defaults (100 m junction spacing, 20 % of segments removed, pieces of
@@ -24,7 +24,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from socialrisk.geo.network import WalkNetwork
+from socialrisk.core.network import WalkNetwork
 
 #: nodes generated per grid junction with the default parameters (measured; used for sizing)
 NODES_PER_JUNCTION = 5.55

@@ -90,8 +90,8 @@ def socialrisk_run(mem: MemorySampler, out: Path) -> tuple[list[dict], object]:
 
 def parse_split(mem: MemorySampler, pbf: Path, crs: str) -> list[dict]:
     """``parse_osm`` split into its steps (a second read of the same file)."""
-    from socialrisk.geo import pbf as pbfmod
-    from socialrisk.geo.taxonomy import load_taxonomy
+    from geo import pbf as pbfmod
+    from geo.taxonomy import load_taxonomy
 
     tax = load_taxonomy(None)
     rows = []
@@ -113,7 +113,7 @@ def parse_split(mem: MemorySampler, pbf: Path, crs: str) -> list[dict]:
 
 def nearest_only(mem: MemorySampler, p) -> tuple[list[dict], dict[str, np.ndarray]]:
     """socialrisk's nearest-distance runs alone (the part pandana does)."""
-    from socialrisk.risk.engine import nearest_distance
+    from risk.engine import nearest_distance
 
     dists = {}
     with _Mark(mem, "nearest") as m:
@@ -130,8 +130,8 @@ def pandana_run(mem: MemorySampler, pbf: Path, p, ours: dict[str, np.ndarray]
     """pandana 0.8 nearest POIs per category from every origin (nearest-node snapping)."""
     import pandana
 
-    from socialrisk.geo import pbf as pbfmod
-    from socialrisk.geo.taxonomy import load_taxonomy
+    from geo import pbf as pbfmod
+    from geo.taxonomy import load_taxonomy
 
     tax = load_taxonomy(None)
     rows = []
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                         stream=sys.stderr)
     logging.getLogger("socialrisk.pipeline").setLevel(logging.INFO)
     logging.getLogger("socialrisk.pipeline").propagate = False  # marks only, no chatter
-    from socialrisk.pipeline import EMBEDDED_OSM, embedded_file
+    from socialrisk.core.data import EMBEDDED_OSM, embedded_file
 
     pbf = embedded_file(EMBEDDED_OSM)
     load = os.getloadavg()[0]

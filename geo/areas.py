@@ -24,7 +24,8 @@ import pyogrio
 import pyproj
 import shapely
 
-from socialrisk.errors import InputError, clipped, shown
+from socialrisk.core.errors import InputError, clipped, shown
+from socialrisk.core.files import special_file
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,6 @@ def read_areas(
 
 def _read_any(p: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
     """Read ``p`` with geopandas/pyogrio; returns the frame and the layer name used."""
-    from socialrisk.settings import special_file
 
     problem = special_file(p)
     if problem:

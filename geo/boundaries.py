@@ -14,7 +14,7 @@ Two ArcGIS REST FeatureServer layers of the ONS Open Geography Portal
 
 Both are paged with ``resultOffset``/``resultRecordCount`` while the server
 reports ``exceededTransferLimit``. Every page goes through
-:func:`socialrisk.geo.download.fetch`, so it is cached once it is valid, and an
+:func:`geo.download.fetch`, so it is cached once it is valid, and an
 ArcGIS error body (HTTP 200 with an ``"error"`` key) is never cached.
 
 The service names change when ONS republishes a layer (e.g. ``..._BGC_V5``);
@@ -33,8 +33,8 @@ from urllib.parse import urlencode
 
 import geopandas as gpd
 
-from socialrisk.errors import DownloadError, InputError
-from socialrisk.geo.download import default_cache_dir, fetch
+from geo.download import default_cache_dir, fetch
+from socialrisk.core.errors import DownloadError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def lsoas_for_lad(
     page_size : int
         Records asked for per request.
     retries, backoff : int, float
-        Passed to :func:`~socialrisk.geo.download.fetch`.
+        Passed to :func:`~geo.download.fetch`.
     record : list, optional
         Receives one ``{"url", "cache", "downloaded"}`` dict per page (see
         :func:`arcgis_query`).
@@ -203,7 +203,7 @@ def arcgis_query(
 
     Pages with ``resultOffset``/``resultRecordCount`` while the server reports
     ``exceededTransferLimit``; every page goes through
-    :func:`~socialrisk.geo.download.fetch` with :func:`arcgis_page_problem`, so an
+    :func:`~geo.download.fetch` with :func:`arcgis_page_problem`, so an
     ArcGIS error body is never cached.
 
     Parameters
@@ -217,7 +217,7 @@ def arcgis_query(
     page_size : int
         Records asked for per request.
     retries, backoff : int, float
-        Passed to :func:`~socialrisk.geo.download.fetch`.
+        Passed to :func:`~geo.download.fetch`.
     hint : str
         What to tell a user who is offline.
     record : list, optional

@@ -31,14 +31,9 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
-from socialrisk.errors import InputError, shown
-from socialrisk.geo.tables import (
-    header_from_bytes,
-    index_by_code,
-    normalise_codes,
-    read_header,
-    read_table,
-)
+from geo.csvtable import header_from_bytes, read_header, read_table
+from geo.join import index_by_code, normalise_codes
+from socialrisk.core.errors import InputError, shown
 
 log = logging.getLogger(__name__)
 

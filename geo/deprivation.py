@@ -33,9 +33,10 @@ from pathlib import Path
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
-from socialrisk.errors import InputError
-from socialrisk.geo.download import fetch
-from socialrisk.geo.tables import header_from_bytes, index_by_code, read_header, read_table
+from geo.csvtable import header_from_bytes, read_header, read_table
+from geo.download import fetch
+from geo.join import index_by_code
+from socialrisk.core.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def read_file7(path: str | Path) -> pd.DataFrame:
     Parameters
     ----------
     path : path
-        The File 7 CSV (any encoding/delimiter :func:`~socialrisk.geo.tables.read_table`
+        The File 7 CSV (any encoding/delimiter :func:`~geo.tables.read_table`
         reads; an extract with fewer rows is fine).
 
     Returns
@@ -246,7 +247,7 @@ FILE7_DEADLINE = 300.0
 
 
 def file7_validator(min_rows: int = FILE7_MIN_ROWS) -> Callable[[Path], str | None]:
-    """A :func:`~socialrisk.geo.download.fetch` validator for a downloaded File 7.
+    """A :func:`~geo.download.fetch` validator for a downloaded File 7.
 
     The file passes when its header is a File 7 header, it has at least
     ``min_rows`` data rows, and its last row has as many fields as the header
@@ -285,7 +286,7 @@ def file7_download(cache_dir: str | Path, url: str = FILE7_2025_URL, *,
     Parameters
     ----------
     cache_dir : path
-        Cache root (see :func:`socialrisk.geo.download.fetch`).
+        Cache root (see :func:`geo.download.fetch`).
     url : str
         Where File 7 is published (default :data:`FILE7_2025_URL`).
     min_rows : int
@@ -294,7 +295,7 @@ def file7_download(cache_dir: str | Path, url: str = FILE7_2025_URL, *,
         cached.
     timeout, retries, backoff : float, int, float
         Per-read timeout, retries and back-off, passed to
-        :func:`~socialrisk.geo.download.fetch`.
+        :func:`~geo.download.fetch`.
     max_bytes : int
         Largest body accepted, in decompressed bytes (default
         :data:`FILE7_MAX_BYTES`).

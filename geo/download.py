@@ -22,7 +22,7 @@ from typing import BinaryIO, NamedTuple
 import requests
 import urllib3
 
-from socialrisk.errors import DownloadError
+from socialrisk.core.errors import DownloadError
 
 log = logging.getLogger(__name__)
 

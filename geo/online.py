@@ -2,17 +2,17 @@
 
 Two pieces used by ``socialrisk run --lad`` / ``--place``:
 
-* :func:`osm_from_polygon` gives the same :class:`~socialrisk.geo.pbf.PbfData`
+* :func:`osm_from_polygon` gives the same :class:`~geo.pbf.PbfData`
   as reading an extract, from the Overpass API (through
-  :mod:`socialrisk.geo.overpass`), for the study polygon buffered by
+  :mod:`geo.overpass`), for the study polygon buffered by
   ``buffer_m``: amenities just outside the areas are the nearest ones for the
   people living at the edge, and walks may leave the areas on the way.
 * :func:`lsoas_for_polygon` gives the LSOA (2021) boundaries of England and
   Wales whose representative point lies inside a polygon, from the ONS
   boundaries service (an envelope-intersects ArcGIS query, paged and cached by
-  :func:`socialrisk.geo.boundaries.arcgis_query`).
+  :func:`geo.boundaries.arcgis_query`).
 
-Call :func:`socialrisk.geo.overpass.configure_osmnx` before
+Call :func:`geo.overpass.configure_osmnx` before
 :func:`osm_from_polygon` (cache folder and servers).
 """
 
@@ -28,23 +28,23 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
-from socialrisk.errors import InputError
-from socialrisk.geo.boundaries import (
+from geo.boundaries import (
     BOUNDARIES_URL,
     CODE_FIELD,
     NAME_FIELD,
     PAGE_SIZE,
     arcgis_query,
 )
-from socialrisk.geo.download import default_cache_dir
-from socialrisk.geo.overpass import (
+from geo.download import default_cache_dir
+from geo.overpass import (
     amenities_from_polygon,
     buildings_from_polygon,
     network_from_polygon,
     residential_landuse_from_polygon,
 )
-from socialrisk.geo.pbf import PbfData
-from socialrisk.geo.taxonomy import Category
+from geo.pbf import PbfData
+from geo.taxonomy import Category
+from socialrisk.core.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,13 @@ def osm_from_polygon(
     polygon_wgs84 : Polygon or MultiPolygon
         The study area in EPSG:4326.
     taxonomy : dict of str to Category
-        From :func:`socialrisk.geo.taxonomy.load_taxonomy`.
+        From :func:`geo.taxonomy.load_taxonomy`.
     crs : str
         Projected CRS (metres): the buffer is applied in it and the network is
         built in it.
     keep : {"largest", "all"}
         Network components to keep (see
-        :func:`socialrisk.geo.overpass.network_from_polygon`).
+        :func:`geo.overpass.network_from_polygon`).
     buffer_m : float
         Metres added around the polygon before downloading.
 
@@ -139,14 +139,14 @@ def lsoas_for_polygon(
     Parameters
     ----------
     polygon : Polygon or MultiPolygon
-        EPSG:4326 (e.g. from :func:`socialrisk.geo.overpass.polygon_for_place`).
+        EPSG:4326 (e.g. from :func:`geo.overpass.polygon_for_place`).
     cache_dir : path, optional
         Cache root (default: the platform cache dir).
     boundaries_url : str
         ArcGIS ``.../FeatureServer/0/query`` endpoint of the LSOA 2021 boundaries
-        (default :data:`socialrisk.geo.boundaries.BOUNDARIES_URL`).
+        (default :data:`geo.boundaries.BOUNDARIES_URL`).
     page_size, retries, backoff, record
-        As for :func:`socialrisk.geo.boundaries.arcgis_query`.
+        As for :func:`geo.boundaries.arcgis_query`.
 
     Returns
     -------

@@ -1,9 +1,9 @@
 """The online OSM path: Overpass API and Nominatim through osmnx.
 
-Produces the same tables as the PBF path (:mod:`socialrisk.geo.pbf`): the
-amenity table is built by :func:`socialrisk.geo.taxonomy.amenities_frame` from
+Produces the same tables as the PBF path (:mod:`geo.pbf`): the
+amenity table is built by :func:`geo.taxonomy.amenities_frame` from
 (osm_type, osm_id, tags, geometry) records, and the walking network by
-:func:`socialrisk.geo.network.network_from_edges` from the unsimplified osmnx
+:func:`socialrisk.core.network.network_from_edges` from the unsimplified osmnx
 graph, so lengths are measured the same way (straight segments between
 consecutive way nodes, in the projected CRS).
 
@@ -37,9 +37,9 @@ import requests
 import shapely
 from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 
-from socialrisk.errors import DownloadError, InputError
-from socialrisk.geo.network import WalkNetwork, network_from_edges
-from socialrisk.geo.taxonomy import Category, amenities_frame, parse_number
+from geo.taxonomy import Category, amenities_frame, parse_number
+from socialrisk.core.errors import DownloadError, InputError
+from socialrisk.core.network import WalkNetwork, network_from_edges
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +118,12 @@ def amenities_from_polygon(polygon_wgs84: shapely.Geometry,
     polygon_wgs84 : Polygon or MultiPolygon
         Study area (buffered as needed) in EPSG:4326.
     taxonomy : dict of str to Category
-        From :func:`socialrisk.geo.taxonomy.load_taxonomy`.
+        From :func:`geo.taxonomy.load_taxonomy`.
 
     Returns
     -------
     GeoDataFrame
-        The amenity table (:data:`socialrisk.geo.taxonomy.AMENITY_COLUMNS`),
+        The amenity table (:data:`geo.taxonomy.AMENITY_COLUMNS`),
         EPSG:4326; features intersecting the polygon; closed ways as polygons.
     """
     features = _features(polygon_wgs84, osmnx_tags(taxonomy), "amenities")
@@ -171,7 +171,7 @@ def network_from_polygon(polygon_wgs84: shapely.Geometry, crs: str,
 
     Uses ``osmnx.graph_from_polygon(network_type="walk", simplify=False,
     retain_all=True)`` (osmnx's walk filter), then
-    :func:`~socialrisk.geo.network.network_from_edges`, which projects the nodes
+    :func:`~socialrisk.core.network.network_from_edges`, which projects the nodes
     to ``crs``, measures the segments and (``keep="largest"``) keeps the largest
     connected component.
 

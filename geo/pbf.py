@@ -2,9 +2,9 @@
 
 One streaming read with pyosmium (libosmium) gives:
 
-* the amenity table (:data:`socialrisk.geo.taxonomy.AMENITY_COLUMNS`), classified
+* the amenity table (:data:`geo.taxonomy.AMENITY_COLUMNS`), classified
   by the taxonomy;
-* the walking network (:class:`socialrisk.geo.network.WalkNetwork`), selected
+* the walking network (:class:`socialrisk.core.network.WalkNetwork`), selected
   like osmnx's ``network_type="walk"`` and not simplified: every OSM node of a
   walkable way is a graph node and consecutive nodes are joined by an edge;
 * building footprints and residential land-use polygons (origins of trips).
@@ -31,9 +31,7 @@ import osmium
 import pandas as pd
 import shapely
 
-from socialrisk.errors import InputError
-from socialrisk.geo.network import WalkNetwork, network_from_edges
-from socialrisk.geo.taxonomy import (
+from geo.taxonomy import (
     Category,
     amenities_frame,
     category_counts,
@@ -42,6 +40,8 @@ from socialrisk.geo.taxonomy import (
     parse_number,
     taxonomy_keys,
 )
+from socialrisk.core.errors import InputError
+from socialrisk.core.network import WalkNetwork, network_from_edges
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class PbfData:
     Attributes
     ----------
     amenities : GeoDataFrame
-        :data:`~socialrisk.geo.taxonomy.AMENITY_COLUMNS`, EPSG:4326.
+        :data:`~geo.taxonomy.AMENITY_COLUMNS`, EPSG:4326.
     network : WalkNetwork or None
         None when the network was not requested.
     buildings : GeoDataFrame
@@ -446,7 +446,7 @@ def read_pbf(path: str | Path,
 def amenities_from_pbf(path: str | Path,
                        taxonomy: Mapping[str, Category] | str | Path | None = None,
                        ) -> gpd.GeoDataFrame:
-    """The amenity table (:data:`~socialrisk.geo.taxonomy.AMENITY_COLUMNS`) of an OSM extract."""
+    """The amenity table (:data:`~geo.taxonomy.AMENITY_COLUMNS`) of an OSM extract."""
     tax = _as_taxonomy(taxonomy)
     s = _run(path, tax, network=False, buildings=False, residential=False)
     amen = _amenities(s, tax)

@@ -9,7 +9,6 @@ Overpass), so that both produce exactly the same columns from the same tags.
 from __future__ import annotations
 
 import difflib
-import importlib.resources
 import logging
 import math
 import re
@@ -23,7 +22,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from socialrisk.errors import ConfigError
+from socialrisk.core.data import TAXONOMY, embedded_file
+from socialrisk.core.errors import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -144,7 +144,7 @@ def _holds(value: Any, allowed: frozenset[str] | None) -> bool:
 
 def default_taxonomy_path() -> Path:
     """Path of the taxonomy shipped with the package (``data/taxonomy.toml``)."""
-    return Path(str(importlib.resources.files("socialrisk.data").joinpath("taxonomy.toml")))
+    return embedded_file(TAXONOMY)
 
 
 def _nearest(key: str, valid: Iterable[str]) -> str:

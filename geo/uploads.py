@@ -21,7 +21,8 @@ from pathlib import Path, PurePosixPath
 import geopandas as gpd
 import pandas as pd
 
-from socialrisk.errors import InputError, clipped, shown
+from geo.csvtable import read_table
+from socialrisk.core.errors import InputError, clipped, shown
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,6 @@ def read_upload_layer(data: bytes, filename: str, *,
 def read_upload_table(data: bytes, filename: str, *,
                       max_bytes: int = MAX_UPLOAD_BYTES) -> pd.DataFrame:
     """Read an uploaded CSV with the same robust reader as files given on the command line."""
-    from socialrisk.geo.tables import read_table
 
     suffix = check_upload(data, filename, TABLE_TYPES, max_bytes)
     with tempfile.TemporaryDirectory(prefix="socialrisk-upload-") as tmp:

@@ -1,7 +1,7 @@
 """Access measures per origin, and their population-weighted summary per area.
 
 Pure functions on arrays and tables; no file I/O. The inputs come from
-:mod:`socialrisk.risk.engine`: a distance to the nearest amenity per origin
+:mod:`risk.engine`: a distance to the nearest amenity per origin
 (``inf`` unreachable, ``NaN`` unsnapped) and a cost table of
 (amenity, origin, cost) pairs within a cutoff.
 
@@ -26,80 +26,23 @@ Missing values
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from socialrisk.core.schema import (
+    NEAREST_SUFFIX,
+    UNREACHABLE_SUFFIX,
+    AccessColumns,
+    access_columns,
+    walk_minutes,
+)
+
+__all__ = ["AccessColumns", "access_columns", "aggregate_to_areas", "origin_access",
+           "share_beyond", "walk_minutes"]
+
 log = logging.getLogger(__name__)
-
-NEAREST_SUFFIX = "nearest_m"
-UNREACHABLE_SUFFIX = "unreachable_share"
-
-
-def _t(threshold: float) -> str:
-    return f"{float(threshold):g}m"
-
-
-@dataclass(frozen=True)
-class AccessColumns:
-    """Column names of the access measures of one category.
-
-    ``count`` and ``share_beyond`` map a threshold in metres to its column.
-    """
-
-    nearest: str
-    walk_min: str
-    count: dict[float, str] = field(default_factory=dict)
-    share_beyond: dict[float, str] = field(default_factory=dict)
-    gravity: str = ""
-    e2sfca: str = ""
-    unreachable_share: str = ""
-
-    def origin_columns(self) -> list[str]:
-        """Columns of :func:`origin_access`, in order."""
-        return [self.nearest, self.walk_min, *self.count.values(), self.gravity]
-
-    def all(self) -> list[str]:
-        """Every column of the category, in a stable order."""
-        return [self.nearest, self.walk_min, *self.count.values(), *self.share_beyond.values(),
-                self.gravity, self.e2sfca, self.unreachable_share]
-
-
-def access_columns(category: str = "", thresholds: Iterable[float] = (400.0, 800.0, 1200.0),
-                   beyond: Iterable[float] = (800.0,)) -> AccessColumns:
-    """Names of the access columns of ``category`` (no prefix when ``category`` is empty).
-
-    Examples
-    --------
-    >>> c = access_columns("gp", [400, 800], beyond=[800])
-    >>> c.nearest, c.count[800.0], c.share_beyond[800.0]
-    ('gp_nearest_m', 'gp_count_800m', 'gp_share_beyond_800m')
-    """
-    p = f"{category}_" if category else ""
-    return AccessColumns(
-        nearest=f"{p}{NEAREST_SUFFIX}",
-        walk_min=f"{p}walk_min",
-        count={float(t): f"{p}count_{_t(t)}" for t in thresholds},
-        share_beyond={float(t): f"{p}share_beyond_{_t(t)}" for t in beyond},
-        gravity=f"{p}gravity",
-        e2sfca=f"{p}e2sfca",
-        unreachable_share=f"{p}{UNREACHABLE_SUFFIX}",
-    )
-
-
-def access_columns_from_settings(category: str, settings) -> AccessColumns:
-    """:func:`access_columns` with the thresholds of a :class:`~socialrisk.settings.Settings`."""
-    return access_columns(category, settings.thresholds_m, [settings.beyond_threshold_m])
-
-
-def walk_minutes(dist_m, speed_kmh: float) -> np.ndarray:
-    """Walking time in minutes for distances in metres at ``speed_kmh`` (inf stays inf)."""
-    if speed_kmh <= 0:
-        raise ValueError("speed_kmh must be greater than 0")
-    return np.asarray(dist_m, dtype=np.float64) / (speed_kmh * 1000.0 / 60.0)
-
 
 def origin_access(cost_nearest: np.ndarray, cost_table: pd.DataFrame,
                   thresholds: Sequence[float], speed_kmh: float,
@@ -111,10 +54,10 @@ def origin_access(cost_nearest: np.ndarray, cost_table: pd.DataFrame,
     ----------
     cost_nearest : array of float, shape (n_origins,)
         Distance to the nearest amenity per origin (metres; inf unreachable,
-        NaN unsnapped), e.g. from :func:`~socialrisk.risk.engine.nearest_distance`.
+        NaN unsnapped), e.g. from :func:`~risk.engine.nearest_distance`.
     cost_table : DataFrame
         Pairs with columns ``target`` (origin position, 0 .. n_origins-1) and
-        ``cost`` (metres), e.g. from :func:`~socialrisk.risk.engine.distances_within`
+        ``cost`` (metres), e.g. from :func:`~risk.engine.distances_within`
         with the amenities as sources. Must cover at least ``max(thresholds)``
         (and ``cutoff``).
     thresholds : sequence of float
@@ -122,7 +65,7 @@ def origin_access(cost_nearest: np.ndarray, cost_table: pd.DataFrame,
     speed_kmh : float
         Walking speed for ``walk_min``.
     decay : callable, optional
-        Decay function for the gravity sum (see :mod:`socialrisk.risk.decay`);
+        Decay function for the gravity sum (see :mod:`risk.decay`);
         no gravity column when None.
     cutoff : float, optional
         Gravity sums over amenities with ``cost <= cutoff``; all pairs in the
@@ -246,4 +189,4 @@ def share_beyond(dist, threshold: float, area, weight) -> pd.Series:
     tot = _wsum(codes, wm, index.size)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(tot > 0, beyond / tot, np.nan)
-    return pd.Series(share, index=index, name=f"share_beyond_{_t(threshold)}")
+    return pd.Series(share, index=index, name=f"share_beyond_{float(threshold):g}m")

@@ -6,7 +6,7 @@ risk *relative to the typical area*::
     contribution[i, j] = w[i, j] * (n[i, j] - median_k n[k, j])
 
 where ``n`` is the normalised indicator (higher = worse, see
-:mod:`socialrisk.risk.normalise`) and ``w[i, j]`` the indicator's effective
+:mod:`risk.normalise`) and ``w[i, j]`` the indicator's effective
 weight in area ``i``'s index (domain weight times the indicator's weight within
 its domain, both as applied after reweighting for missing values, so they sum
 to 1 over an area's indicators). The indicators with the largest positive
@@ -25,7 +25,7 @@ The vocabulary (:func:`describe_indicator`) knows the project's column scheme:
 ``<category>_count_<d>m``,
 ``<category>_share_beyond_<d>m``, ``<category>_unreachable_share``,
 ``<category>_gravity``, ``<category>_e2sfca`` (the scheme of
-:mod:`socialrisk.risk.access`) and the deprivation / census names
+:mod:`risk.access`) and the deprivation / census names
 (``imd_score``, ``income_score``, ..., ``share_60_plus``,
 ``hh_deprived_2plus_share``, ``population``). Shares and
 IoD rates are fractions (0..1) and are shown as percentages.
@@ -41,7 +41,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from socialrisk.risk.normalise import apply_direction
+from risk.normalise import apply_direction
 
 logger = logging.getLogger(__name__)
 

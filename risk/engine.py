@@ -1,6 +1,6 @@
 """Network distances between attached items, with ``scipy.sparse.csgraph.dijkstra``.
 
-Sources and targets are :class:`~socialrisk.geo.snap.Attachments`. Every source
+Sources and targets are :class:`~risk.snap.Attachments`. Every source
 item becomes one *virtual node* joined to its attachment nodes by directed
 edges (virtual node -> network node) weighted by the snap offsets, so paths
 start exactly at the item and can never pass through another item's virtual
@@ -47,8 +47,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from socialrisk.geo.network import WalkNetwork
-from socialrisk.geo.snap import Attachments
+from socialrisk.core.network import Attachments, WalkNetwork
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +189,7 @@ def tiling_is_exact(network: WalkNetwork) -> bool:
     source lies inside the source's bounding box expanded by ``cutoff``, and so
     does every node of every path of length <= ``cutoff`` from it: Dijkstra on
     that subgraph is exact (see :func:`distances_within`). True for networks
-    built by :func:`~socialrisk.geo.network.network_from_edges`, whose lengths
+    built by :func:`~socialrisk.core.network.network_from_edges`, whose lengths
     are measured in the projected CRS.
     """
     if network.n_edges == 0:

@@ -31,7 +31,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from socialrisk.risk.decay import step
+from risk.decay import step
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def e2sfca(demand: pd.Series, supply: pd.Series, cost: pd.DataFrame,
         between demand and supply locations. Rows with locations not in
         ``demand``/``supply`` are ignored; missing pairs are beyond reach.
     decay : callable
-        Weight of a cost, ``decay(0) == 1`` (see :mod:`socialrisk.risk.decay`).
+        Weight of a cost, ``decay(0) == 1`` (see :mod:`risk.decay`).
     max_cost : float
         Catchment size: pairs with ``cost <= max_cost`` count.
 

@@ -3,7 +3,7 @@
 Steps (``docs/method.md`` gives the formulas and their sources):
 
 1. Each indicator is normalised with its direction applied
-   (:func:`socialrisk.risk.normalise.normalise`), so higher = worse.
+   (:func:`risk.normalise.normalise`), so higher = worse.
 2. Within a domain, an area's normalised indicators are combined by weighted
    mean. Weights are renormalised per area over the indicators the area has a
    value for (a missing value is never imputed; its weight goes to the area's
@@ -33,14 +33,36 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from socialrisk.errors import ConfigError, InputError, shown
-from socialrisk.risk.drivers import top_drivers
-from socialrisk.risk.normalise import DIRECTIONS, METHODS, normalise
-from socialrisk.settings import DomainSpec
+from risk.drivers import top_drivers
+from risk.normalise import DIRECTIONS, METHODS, normalise
+from socialrisk.core.errors import ConfigError, InputError, shown
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["IndexResult", "isolation_index", "deciles", "risk_rank"]
+__all__ = ["DomainSpec", "IndexResult", "IndicatorSpec", "isolation_index", "deciles",
+           "risk_rank"]
+
+
+@dataclass
+class IndicatorSpec:
+    """One indicator of the index: a column, its direction and weight within its domain.
+
+    ``direction`` is ``"higher_is_worse"`` or ``"lower_is_worse"``.
+    """
+
+    column: str
+    weight: float = 1.0
+    direction: str = "higher_is_worse"
+
+
+@dataclass
+class DomainSpec:
+    """A domain of the index: weighted indicators, combined after normalisation."""
+
+    weight: float
+    indicators: list[IndicatorSpec]
+
+
 
 
 @dataclass(frozen=True)

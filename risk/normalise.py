@@ -40,7 +40,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from socialrisk.errors import ConfigError, InputError, shown
+from socialrisk.core.errors import ConfigError, InputError, shown
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,13 @@ import threading
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from geo.taxonomy import load_taxonomy
 from socialrisk import __version__
-from socialrisk.errors import SocialRiskError, clipped
+from socialrisk.core import schema
+from socialrisk.core.errors import ConfigError, SocialRiskError, clipped, shown
+from socialrisk.core.files import special_file
+from socialrisk.pipeline import run_and_write
+from socialrisk.settings import load_settings
 
 log = logging.getLogger("socialrisk")
 
@@ -61,9 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--origins", choices=["buildings", "centroids"],
                    help="where people live: residential buildings (default) or area centroids")
     r.add_argument("--walk-speed", dest="walk_speed_kmh", type=float,
-                   help="walking speed in km/h (default 4.8)")
+                   help=f"walking speed in km/h (default {schema.WALK_SPEED_KMH:g})")
     r.add_argument("--max-snap", dest="max_snap_m", type=float,
-                   help="maximum snapping distance to the network in metres (default 250)")
+                   help=f"maximum snapping distance to the network in metres "
+                        f"(default {schema.MAX_SNAP_M:g})")
     r.add_argument("--normalisation", choices=["rank_exp", "zscore", "minmax"],
                    help="indicator normalisation for the index (default rank_exp)")
     r.add_argument("--cache-dir", dest="cache_dir", help="download cache directory")
@@ -90,7 +96,6 @@ def _configure_logging(quiet: bool, debug: bool) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from socialrisk.settings import load_settings
 
     flags = {k: v for k, v in vars(args).items()
              if k not in ("command", "config", "debug") and v is not None}
@@ -98,7 +103,6 @@ def _run(args: argparse.Namespace) -> int:
         flags["deprivation"] = list(flags["deprivation"])
     settings = load_settings(args.config, flags)  # every setting and path, before any work
 
-    from socialrisk.pipeline import run_and_write
 
     out = run_and_write(settings)
     print(f"socialrisk: wrote {out}")
@@ -106,9 +110,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _categories(args: argparse.Namespace) -> int:
-    from socialrisk.errors import ConfigError, shown
-    from socialrisk.geo.taxonomy import load_taxonomy
-    from socialrisk.settings import special_file
 
     problem = special_file(args.taxonomy) if args.taxonomy else ""
     if problem:

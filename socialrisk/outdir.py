@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from socialrisk.errors import InputError
+from socialrisk.core.errors import InputError
 
 log = logging.getLogger(__name__)
 

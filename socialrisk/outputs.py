@@ -2,7 +2,7 @@
 
 An interrupted run never leaves a half-written output; the folder rules (what
 may be replaced, what never) are :mod:`socialrisk.outdir`. ``areas.csv`` is
-written formula-safe (:func:`socialrisk.sanitize.csv_safe`); the GeoPackages
+written formula-safe (:func:`socialrisk.core.sanitize.csv_safe`); the GeoPackages
 keep the true values.
 """
 
@@ -18,8 +18,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from socialrisk.core.sanitize import csv_safe
 from socialrisk.outdir import sha256_file, staging
-from socialrisk.sanitize import csv_safe
 
 __all__ = ["map_areas", "sha256_file", "write_json", "write_run_outputs"]
 

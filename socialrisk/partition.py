@@ -59,22 +59,24 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from socialrisk.errors import ConfigError
-from socialrisk.geo.network import WalkNetwork
-from socialrisk.geo.snap import Attachments
-from socialrisk.pipeline import (
-    Prepared,
-    RunResult,
-    Snapped,
-    _have_population,
-    _supplies,
-    access_cutoff,
-    areas_from_origin_access,
-    compute,
-    origin_access_all,
-    prepare,
-)
+from risk.access import access_columns, origin_access, walk_minutes
+from risk.engine import nearest_distance
+from risk.rules import areas_from_origin_access
+from risk.snap import _edge_index
+from socialrisk.core.errors import ConfigError
+from socialrisk.core.network import Attachments, WalkNetwork
+from socialrisk.pipeline import Prepared, RunResult, compute, prepare
 from socialrisk.settings import Settings
+from socialrisk.stages import (
+    Snapped,
+    access_params,
+    have_population,
+    origin_access_all,
+    origin_weights,
+)
+from socialrisk.stages import (
+    supplies as category_supplies,
+)
 
 log = logging.getLogger(__name__)
 
@@ -297,8 +299,9 @@ def part_access(inp: PartInput) -> PartResult:
     snapped = Snapped(amenities=inp.amenities, amenity_rows={}, origins=inp.origins, report={})
     origins = pd.DataFrame({"population": inp.population})
     values, dists, _ = origin_access_all(inp.network, snapped, origins, inp.taxonomy,
-                                         inp.settings, supplies=inp.supplies,
-                                         have_pop=inp.have_pop, categories=inp.categories)
+                                         access_params(inp.settings), supplies=inp.supplies,
+                                         have_pop=inp.have_pop, categories=inp.categories,
+                                         quiet=True)
     worker, peak = _worker_and_peak()
     return PartResult(part=inp.part, values=values.iloc[inp.own].reset_index(drop=True),
                       dists={c: d[inp.own] for c, d in dists.items()},
@@ -308,7 +311,6 @@ def part_access(inp: PartInput) -> PartResult:
 def part_nearest(inp: PartInput) -> PartResult:
     """Nearest distances only, for ``inp.categories`` (the second round of a part)."""
 
-    from socialrisk.risk.engine import nearest_distance
 
     t0 = time.perf_counter()
     dists = {}
@@ -324,7 +326,6 @@ def part_nearest(inp: PartInput) -> PartResult:
 
 def _patch_nearest(res: PartResult, dists: dict[str, np.ndarray], s: Settings) -> None:
     """Replace the nearest-distance columns of ``res`` by the second round's."""
-    from socialrisk.risk.access import access_columns, origin_access, walk_minutes
 
     empty = pd.DataFrame({"target": np.zeros(0, np.int64), "cost": np.zeros(0)})
     for cat, d in dists.items():
@@ -379,8 +380,8 @@ def partitioned_access(p: Prepared, parts: int = 4, by: str = "tiles", client=No
     s, taxonomy = p.settings, p.taxonomy
     if p.network is None:
         raise ConfigError("a partitioned run needs OpenStreetMap data (osm is \"none\")")
-    have_pop = _have_population(p.origins)
-    supplies = _supplies(p.amenities, p.snapped, taxonomy) if have_pop else {}
+    have_pop = have_population(p.origins)
+    supplies = category_supplies(p.amenities, p.snapped, taxonomy) if have_pop else {}
     categories = [c for c in taxonomy if p.snapped.amenities[c].snapped.sum() > 0]
     for cat in taxonomy:
         if cat not in categories:
@@ -392,11 +393,10 @@ def partitioned_access(p: Prepared, parts: int = 4, by: str = "tiles", client=No
     origin_part = area_part.reindex(p.origins["area_id"].to_numpy()).to_numpy()
     geoms = p.areas.geometry.to_numpy()
     pts = p.origins.geometry.to_numpy()
-    from socialrisk.geo.snap import _edge_index
 
     _, edge_tree = _edge_index(p.network)
     origin_tree = shapely.STRtree(pts)
-    pair_bound = 2 * s.catchment_m if (have_pop and supplies) else access_cutoff(s)
+    pair_bound = 2 * s.catchment_m if (have_pop and supplies) else access_params(s).cutoff()
     regions, owns, offs, records = {}, {}, {}, {}
     for k in np.unique(label):
         regions[k] = shapely.union_all(geoms[label == k])
@@ -468,8 +468,9 @@ def partitioned_access(p: Prepared, parts: int = 4, by: str = "tiles", client=No
         merged.iloc[owns[k], :] = res.values[cols].to_numpy()
         for c in categories:
             dists[c][owns[k]] = res.dists[c]
-    access = areas_from_origin_access(merged, dists, p.origins, s, have_pop)
-    report = {"cutoff_m": access_cutoff(s),
+    area, weight = origin_weights(p.origins, have_pop)
+    access = areas_from_origin_access(merged, dists, area, weight, access_params(s))
+    report = {"cutoff_m": access_params(s).cutoff(),
               "weighting": "population" if have_pop
               else "building floor area (no population given)",
               "categories": {c: {"origins_unreachable": int(np.isinf(dists[c]).sum())}

@@ -7,8 +7,8 @@ scripts, no external requests) that print on one A4 page from a browser.
 desktops); it returns None otherwise.
 
 Every outside text (site and place names, OSM tags, labels, notes) is escaped
-with :func:`socialrisk.sanitize.html_text`; a website becomes a link only when
-it is an ``http(s)`` URL (:func:`socialrisk.sanitize.safe_url`), else it is left out.
+with :func:`socialrisk.core.sanitize.html_text`; a website becomes a link only when
+it is an ``http(s)`` URL (:func:`socialrisk.core.sanitize.safe_url`), else it is left out.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from socialrisk.sanitize import html_text, safe_url
+from socialrisk.core.sanitize import html_text, safe_url
 from socialrisk.webmap import OGL_ATTRIBUTION, OSM_ATTRIBUTION
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def svg_map(isochrones: gpd.GeoDataFrame | None, site_xy: tuple[float, float],
     Parameters
     ----------
     isochrones : GeoDataFrame or None
-        From :func:`socialrisk.geo.isochrone.isochrone` (metres).
+        From :func:`risk.isochrone.isochrone` (metres).
     site_xy : (float, float)
         The site, same CRS.
     points : DataFrame, optional
@@ -182,10 +182,10 @@ def site_report_html(screening, isochrones: gpd.GeoDataFrame | None = None,
 
     Parameters
     ----------
-    screening : socialrisk.risk.site.SiteScreening
+    screening : socialrisk.screening.SiteScreening
     isochrones : GeoDataFrame, optional
         Walking isochrones of the site (projected CRS, from
-        :func:`socialrisk.geo.isochrone.isochrone`); drawn on the map.
+        :func:`risk.isochrone.isochrone`); drawn on the map.
     amenities : GeoDataFrame, optional
         ``Prepared.amenities``: the nearest amenity of each category is marked
         on the map (needs ``isochrones`` for the CRS).
@@ -270,7 +270,7 @@ def assets_list_html(assets: pd.DataFrame, *, title: str = "", place: str = "",
     Parameters
     ----------
     assets : DataFrame
-        From :func:`socialrisk.risk.site.assets_within` (grouped by ``label``,
+        From :func:`socialrisk.screening.assets_within` (grouped by ``label``,
         nearest first).
     title : str
         Default "Places near you".

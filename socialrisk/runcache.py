@@ -24,8 +24,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from socialrisk import __version__
-from socialrisk.errors import InputError
+from geo.download import default_cache_dir
+from geo.taxonomy import default_taxonomy_path
+from socialrisk import __version__, runstore
+from socialrisk.core.data import EMBEDDED_AREAS, EMBEDDED_OSM, embedded_file
+from socialrisk.core.errors import InputError
+from socialrisk.outputs import sha256_file
+from socialrisk.pipeline import compute, prepare
+from socialrisk.runstore import load_run, save_run
 from socialrisk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,8 +39,6 @@ log = logging.getLogger(__name__)
 
 def _input_files(s: Settings) -> list[Path] | None:
     """The local files a run reads, or None when it downloads something."""
-    from socialrisk.geo.taxonomy import default_taxonomy_path
-    from socialrisk.pipeline import EMBEDDED_AREAS, EMBEDDED_OSM, embedded_file
 
     if s.lad or s.place:
         return None
@@ -50,8 +54,6 @@ def _input_files(s: Settings) -> list[Path] | None:
 
 def run_key(s: Settings) -> str | None:
     """Cache key of a run, or None when it cannot be cached (downloads, missing files)."""
-    from socialrisk import runstore
-    from socialrisk.outputs import sha256_file
 
     files = _input_files(s)
     if files is None or not all(f.is_file() for f in files):
@@ -77,9 +79,6 @@ def load_or_compute(s: Settings, cache_dir: str | Path | None = None):
         ``$SOCIALRISK_CACHE`` or ``~/.cache/socialrisk``); runs are kept under
         ``runs/<key>/``.
     """
-    from socialrisk.geo.download import default_cache_dir
-    from socialrisk.pipeline import compute, prepare
-    from socialrisk.runstore import load_run
 
     root = Path(cache_dir or s.cache_dir or default_cache_dir()) / "runs"
     key = run_key(s)
@@ -103,7 +102,6 @@ def load_or_compute(s: Settings, cache_dir: str | Path | None = None):
 
 def _atomic_save(path: Path, prepared, result) -> None:
     """Write the entry into a temporary folder next to ``path``, then rename it into place."""
-    from socialrisk.runstore import save_run
 
     path.parent.mkdir(parents=True, exist_ok=True)
     _tidy(path)

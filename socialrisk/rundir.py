@@ -19,26 +19,12 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from socialrisk.errors import ConfigError, InputError
-from socialrisk.settings import Settings, settings_from_mapping
+from socialrisk.core.errors import ConfigError, InputError
+from socialrisk.runstore import APP_DATA_DIR, load_run
+from socialrisk.settings import ANALYSIS_SETTINGS, Settings, settings_from_mapping
 
 log = logging.getLogger(__name__)
 
-#: settings that change what a run computes from its prepared inputs: the only
-#: ones replayed from a manifest or a run's app data
-ANALYSIS_SETTINGS = (
-    "network_keep", "max_snap_m", "origins", "walk_speed_kmh", "slow_walk_speed_kmh",
-    "thresholds_m", "beyond_threshold_m", "decay", "decay_scale_m", "catchment_m",
-    "max_distance_m", "normalisation", "domains", "n_drivers",
-)
-#: settings that say where inputs came from or went (paths, URLs, downloads, display):
-#: recorded in the manifest, never replayed (a crafted manifest must not make the app
-#: read a file, a cache or a URL of its choosing)
-INPUT_SETTINGS = (
-    "osm", "areas", "area_id", "place", "lad", "deprivation", "file7_download", "taxonomy",
-    "out", "cache_dir", "osm_buffer_m", "ons_boundaries_url", "ons_lookup_url",
-    "overpass_url", "nominatim_url", "file7_url", "file7_min_rows", "quiet", "map", "strict",
-)
 #: largest manifest.json read
 MAX_MANIFEST_BYTES = 10 * 1024 * 1024
 
@@ -144,7 +130,6 @@ def app_data_dir(run_dir: str | Path) -> Path:
         Not a run directory, or one written without app data (an older
         socialrisk, or ``--no-app-data``).
     """
-    from socialrisk.runstore import APP_DATA_DIR
 
     d = _run_dir(run_dir)
     read_manifest(d)
@@ -168,7 +153,6 @@ def load_run_dir(run_dir: str | Path):
         One line with the fix: not a run directory, no app data, or app data
         that is incomplete, of another version or malformed.
     """
-    from socialrisk.runstore import load_run
 
     app = app_data_dir(run_dir)
     prepared, result = load_run(app)

@@ -47,8 +47,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.taxonomy import _NAME_RE, ACCESS_MODES, Category, Matcher
 from socialrisk import __version__
-from socialrisk.errors import ConfigError, InputError
+from socialrisk.core.errors import ConfigError, InputError
+from socialrisk.core.network import Attachments, WalkNetwork
+from socialrisk.settings import INPUT_SETTINGS, Settings, settings_from_mapping
+from socialrisk.stages import Prepared, RunResult, Snapped, Timings
 
 log = logging.getLogger(__name__)
 
@@ -378,7 +382,6 @@ def _taxonomy_json(taxonomy: dict) -> list:
 
 
 def _taxonomy_from_json(data: Any) -> dict:
-    from socialrisk.geo.taxonomy import _NAME_RE, ACCESS_MODES, Category, Matcher
 
     def conds(items: Any, what: str) -> tuple:
         _check(isinstance(items, list), f"taxonomy: bad {what}")
@@ -556,11 +559,6 @@ def load_run(folder: str | Path):
 
 
 def _load(folder: Path):
-    from socialrisk.geo.network import WalkNetwork
-    from socialrisk.geo.snap import Attachments
-    from socialrisk.pipeline import Prepared, RunResult, Snapped, Timings
-    from socialrisk.rundir import INPUT_SETTINGS
-    from socialrisk.settings import Settings, settings_from_mapping
 
     _check((folder / INDEX).is_file(), f"{INDEX} is missing (an older or interrupted write)")
     index = _read_json(folder / INDEX)

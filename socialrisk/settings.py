@@ -11,13 +11,15 @@ import dataclasses
 import difflib
 import math
 import os
-import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from socialrisk.errors import ConfigError, clipped, shown
+from risk.index import DomainSpec, IndicatorSpec
+from socialrisk.core import schema
+from socialrisk.core.errors import ConfigError, clipped, shown
+from socialrisk.core.files import special_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,26 +41,6 @@ class DeprivationSource:
     kind: str = "auto"
     code_column: str = ""
     columns: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class IndicatorSpec:
-    """One indicator of the index: a column, its direction and weight within its domain.
-
-    ``direction`` is ``"higher_is_worse"`` or ``"lower_is_worse"``.
-    """
-
-    column: str
-    weight: float = 1.0
-    direction: str = "higher_is_worse"
-
-
-@dataclass
-class DomainSpec:
-    """A domain of the index: weighted indicators, combined after normalisation."""
-
-    weight: float
-    indicators: list[IndicatorSpec]
 
 
 def _default_domains() -> dict[str, DomainSpec]:
@@ -110,17 +92,17 @@ class Settings:
     file7_min_rows: int = 33000      # fewer rows: a downloaded File 7 is refused as truncated
     # network and snapping
     network_keep: str = "largest"
-    max_snap_m: float = 250.0
+    max_snap_m: float = schema.MAX_SNAP_M
     origins: str = "buildings"       # "buildings" or "centroids"
     # access
-    walk_speed_kmh: float = 4.8
-    slow_walk_speed_kmh: float = 3.0
-    thresholds_m: list[float] = field(default_factory=lambda: [400.0, 800.0, 1200.0])
-    beyond_threshold_m: float = 800.0
+    walk_speed_kmh: float = schema.WALK_SPEED_KMH
+    slow_walk_speed_kmh: float = schema.SLOW_WALK_SPEED_KMH
+    thresholds_m: list[float] = field(default_factory=lambda: list(schema.THRESHOLDS_M))
+    beyond_threshold_m: float = schema.BEYOND_M
     decay: str = "gaussian"          # gaussian | exponential | linear
-    decay_scale_m: float = 800.0
-    catchment_m: float = 1600.0      # E2SFCA catchment
-    max_distance_m: float = 20000.0  # search limit for nearest; beyond it: unreachable (NaN)
+    decay_scale_m: float = schema.DECAY_SCALE_M
+    catchment_m: float = schema.CATCHMENT_M      # E2SFCA catchment
+    max_distance_m: float = schema.MAX_DISTANCE_M  # nearest searched this far; beyond: unreachable
     # index
     normalisation: str = "rank_exp"  # rank_exp | zscore | minmax
     domains: dict[str, DomainSpec] = field(default_factory=_default_domains)
@@ -271,6 +253,22 @@ class Settings:
 
 _FIELDS = {f.name for f in dataclasses.fields(Settings)}
 
+#: settings that change what a run computes from its prepared inputs: the only
+#: ones replayed from a manifest or a run's app data
+ANALYSIS_SETTINGS = (
+    "network_keep", "max_snap_m", "origins", "walk_speed_kmh", "slow_walk_speed_kmh",
+    "thresholds_m", "beyond_threshold_m", "decay", "decay_scale_m", "catchment_m",
+    "max_distance_m", "normalisation", "domains", "n_drivers",
+)
+#: settings that say where inputs came from or went (paths, URLs, downloads, display):
+#: recorded in the manifest, never replayed (a crafted manifest must not make the app
+#: read a file, a cache or a URL of its choosing)
+INPUT_SETTINGS = (
+    "osm", "areas", "area_id", "place", "lad", "deprivation", "file7_download", "taxonomy",
+    "out", "cache_dir", "osm_buffer_m", "ons_boundaries_url", "ons_lookup_url",
+    "overpass_url", "nominatim_url", "file7_url", "file7_min_rows", "quiet", "map", "strict",
+)
+
 #: a settings file is a few kB; anything much larger is another file given by mistake
 MAX_CONFIG_BYTES = 1_000_000
 
@@ -290,28 +288,6 @@ _LIMIT_REASON = {
     "max_distance_m": "the search stops there; 100 km is a day's walk",
     "osm_buffer_m": "a wider margin downloads far more OpenStreetMap data than a walk reaches",
 }
-
-
-def special_file(path: str | os.PathLike[str]) -> str:
-    """Why ``path`` cannot be read as an input file, or ``""``.
-
-    A named pipe (FIFO), a device or a socket would block a reader forever or
-    stream endless bytes, so only regular files are read. Paths that do not
-    exist and directories (a Shapefile directory) are left to the readers.
-    Does not open the path, so it never blocks.
-    """
-    text = os.fspath(path)
-    if "\x00" in text:
-        return "contains a NUL byte (\\x00)"
-    try:
-        mode = os.stat(os.path.expanduser(text)).st_mode
-    except (OSError, ValueError):
-        return ""
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
-        return ""
-    what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
-            else "a device")
-    return f"is not a regular file but {what}"
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -2,12 +2,12 @@
 
 :func:`resolve_sources` turns the settings into
 
-* the areas: a file to read with :func:`socialrisk.geo.areas.read_areas` (a
+* the areas: a file to read with :func:`geo.areas.read_areas` (a
   file the user gave, the embedded Isle of Wight, or LSOAs downloaded from the
   ONS and written to the cache as GeoJSON), and
-* the OSM data: an extract to read with :func:`~socialrisk.geo.pbf.read_pbf`,
-  or a callable giving the same tables (:class:`~socialrisk.geo.pbf.PbfData`)
-  from Overpass (:func:`~socialrisk.geo.online.osm_from_polygon`) once the
+* the OSM data: an extract to read with :func:`~geo.pbf.read_pbf`,
+  or a callable giving the same tables (:class:`~geo.pbf.PbfData`)
+  from Overpass (:func:`~geo.online.osm_from_polygon`) once the
   projected CRS and the areas are known.
 
 The rules:
@@ -40,7 +40,12 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
-from socialrisk.errors import DownloadError, InputError
+from geo.boundaries import BOUNDARIES_URL, LOOKUP_URL, lsoas_for_lad
+from geo.download import default_cache_dir
+from geo.online import lsoas_for_polygon, osm_from_polygon
+from geo.overpass import configure_osmnx, polygon_for_place
+from socialrisk.core.data import EMBEDDED_AREA_ID, EMBEDDED_AREAS, EMBEDDED_OSM, embedded_file
+from socialrisk.core.errors import DownloadError, InputError
 from socialrisk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -85,8 +90,6 @@ def resolve_sources(s: Settings, manifest: dict) -> Sources:
     InputError
         Unknown district code, place or no LSOAs in the place.
     """
-    from socialrisk.geo.download import default_cache_dir
-    from socialrisk.pipeline import EMBEDDED_AREA_ID, EMBEDDED_AREAS, EMBEDDED_OSM, embedded_file
 
     # the embedded Isle of Wight default is used only when no input is given at all:
     # never pair a user's areas with the island's OSM data, or the other way round
@@ -122,7 +125,6 @@ def resolve_sources(s: Settings, manifest: dict) -> Sources:
 
 
 def _lad_areas(s: Settings, cache: Path, downloads: list[dict]) -> Path:
-    from socialrisk.geo.boundaries import BOUNDARIES_URL, LOOKUP_URL, lsoas_for_lad
 
     pages: list[dict] = []
     try:
@@ -138,8 +140,6 @@ def _lad_areas(s: Settings, cache: Path, downloads: list[dict]) -> Path:
 
 def _place_areas(s: Settings, polygon: shapely.Geometry, cache: Path,
                  downloads: list[dict]) -> Path:
-    from socialrisk.geo.boundaries import BOUNDARIES_URL
-    from socialrisk.geo.online import lsoas_for_polygon
 
     pages: list[dict] = []
     try:
@@ -177,7 +177,6 @@ def _slug(text: str) -> str:
 
 
 def _configure(s: Settings, cache: Path) -> None:
-    from socialrisk.geo.overpass import configure_osmnx
 
     configure_osmnx(cache, overpass_url=s.overpass_url or None,
                     nominatim_url=s.nominatim_url or None)
@@ -186,7 +185,6 @@ def _configure(s: Settings, cache: Path) -> None:
 def _place_polygon(s: Settings, cache: Path, downloads: list[dict]) -> shapely.Geometry:
     import osmnx as ox
 
-    from socialrisk.geo.overpass import polygon_for_place
 
     _configure(s, cache)
     try:
@@ -205,7 +203,6 @@ def _overpass_loader(place_polygon: shapely.Geometry | None, s: Settings, cache:
     def load(taxonomy: Mapping, crs: str, areas: gpd.GeoDataFrame):
         import osmnx as ox
 
-        from socialrisk.geo.online import osm_from_polygon
 
         if place_polygon is not None:
             polygon, over = place_polygon, f"the place {s.place!r}"

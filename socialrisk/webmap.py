@@ -11,7 +11,7 @@ The same functions draw ``map.html`` of a run and every map of the app
 (``socialrisk.ui``).
 
 Outside text (OSM tags, area ids and names, taxonomy labels) is escaped with
-:func:`socialrisk.sanitize.html_text` before it reaches the map: folium builds
+:func:`socialrisk.core.sanitize.html_text` before it reaches the map: folium builds
 tooltips and popups with ``innerHTML`` (``GeoJsonTooltip``/``GeoJsonPopup``),
 puts ``Tooltip`` text inside a JavaScript template string, and Leaflet shows
 layer names and attributions as HTML. So every GeoJSON property, alias, layer
@@ -38,7 +38,8 @@ import pandas as pd
 from branca.element import MacroElement
 from jinja2 import Template
 
-from socialrisk.sanitize import html_text
+from socialrisk.core.data import embedded_file
+from socialrisk.core.sanitize import html_text
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,6 @@ _EXTRA_CSS = (".leaflet-container{background:#f4f4f2}"
 
 
 def _vendor_dir() -> Path:
-    from socialrisk.pipeline import embedded_file
 
     return embedded_file("vendor/leaflet")
 

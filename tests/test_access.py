@@ -13,18 +13,18 @@ import pytest
 from access import weights as pysal_weights
 from test_snap import path5
 
-from socialrisk.geo.snap import attachments_from_nodes, snap_points
-from socialrisk.risk import decay
-from socialrisk.risk.access import (
+from risk import decay
+from risk.access import (
     access_columns,
-    access_columns_from_settings,
     aggregate_to_areas,
     origin_access,
     share_beyond,
     walk_minutes,
 )
-from socialrisk.risk.engine import distances_within, nearest_distance
+from risk.engine import distances_within, nearest_distance
+from risk.snap import attachments_from_nodes, snap_points
 from socialrisk.settings import Settings
+from socialrisk.stages import access_params
 
 # ------------------------------------------------------------------------ decay
 
@@ -89,7 +89,8 @@ def test_access_columns_scheme():
     assert c.share_beyond == {800.0: "gp_share_beyond_800m"}
     assert (c.gravity, c.e2sfca, c.unreachable_share) == (
         "gp_gravity", "gp_e2sfca", "gp_unreachable_share")
-    assert access_columns_from_settings("gp", Settings()) == c
+    assert access_params(Settings()).columns("gp") == c
+    assert c.walk_min_slow == "gp_walk_min_slow"
     assert access_columns("", [400]).origin_columns() == [
         "nearest_m", "walk_min", "count_400m", "gravity"]
     assert access_columns("x", [250.5]).count[250.5] == "x_count_250.5m"

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from socialrisk.errors import InputError
+from socialrisk.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -210,6 +210,7 @@ def _outside_opened(h: Hostile, opened: list[str]) -> list[str]:
 # ------------------------------------------------------------------ functions
 
 
+@pytest.mark.slow
 def test_crafted_folders_are_refused_in_one_line(hostile):
     global _OPENED
     from socialrisk.rundir import load_run_dir

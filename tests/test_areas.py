@@ -11,8 +11,8 @@ import shapely
 from conftest import ENGLAND, IOW_LSOA, needs_shared
 from shapely.geometry import box
 
-from socialrisk.errors import InputError
-from socialrisk.geo.areas import areas_to_crs, choose_projected_crs, read_areas
+from geo.areas import areas_to_crs, choose_projected_crs, read_areas
+from socialrisk.core.errors import InputError
 
 
 @pytest.fixture(scope="module")

@@ -104,6 +104,7 @@ def test_no_crs_with_projected_coordinates(cowes, lsoas, tmp_path, capsys):
 def test_no_crs_with_degrees_is_assumed_and_reprojected(cowes, lsoas, tmp_path, capsys,
                                                         caplog):
     caplog.set_level(logging.INFO, logger="socialrisk")
+    caplog.set_level(logging.INFO, logger="geo")
     path = tmp_path / "lonlat.shp"
     lsoas.set_crs(None, allow_override=True).to_file(path)
     m, err = _ok(_argv(cowes, path, tmp_path / "out", "--area-id", "lsoa11_cod"), capsys)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import cli_error
 
-from socialrisk.errors import ConfigError
+from socialrisk.core.errors import ConfigError
 from socialrisk.settings import load_settings
 
 CASES = [

@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 from conftest import ENGLAND, IOW_FILE7, IOW_LSOA, cli_error, needs_shared
 
-from socialrisk.errors import InputError, JoinError
-from socialrisk.geo.tables import load_area_data, read_table, table_for_areas
+from geo.csvtable import read_table
+from geo.tables import load_area_data, table_for_areas
+from socialrisk.core.errors import InputError, JoinError
 from socialrisk.settings import DeprivationSource
 
 pytestmark = needs_shared

@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 from conftest import ENGLAND, IOW_FILE7, needs_shared
 
-from socialrisk.errors import DownloadError, InputError
-from socialrisk.geo.boundaries import arcgis_page_problem, lsoas_for_lad
+from geo.boundaries import arcgis_page_problem, lsoas_for_lad
+from socialrisk.core.errors import DownloadError, InputError
 
 pytestmark = [pytest.mark.network, needs_shared]
 

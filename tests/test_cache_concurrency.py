@@ -18,7 +18,7 @@ N_PROCESSES = 4
 
 SCRIPT = """
 import hashlib, sys
-from socialrisk.geo.deprivation import file7_download
+from geo.deprivation import file7_download
 path = file7_download(sys.argv[1], sys.argv[2], min_rows=80, retries=1, backoff=0.05)
 print(path, hashlib.sha256(path.read_bytes()).hexdigest())
 """

@@ -14,9 +14,9 @@ from collections import defaultdict
 import pytest
 from conftest import ENGLAND, IOW_FILE7, IOW_LSOA, needs_shared
 
-from socialrisk.errors import InputError
-from socialrisk.geo.census import TS011_COLUMNS, dimensions_of_label, is_ts011, read_ts011
-from socialrisk.geo.tables import load_area_data
+from geo.census import TS011_COLUMNS, dimensions_of_label, is_ts011, read_ts011
+from geo.tables import load_area_data
+from socialrisk.core.errors import InputError
 from socialrisk.settings import DeprivationSource
 
 pytestmark = needs_shared

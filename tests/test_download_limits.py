@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 from conftest import IOW_FILE7, needs_shared
 
+from geo.deprivation import file7_download
+from geo.download import cache_path, fetch
 from socialrisk.cli import main
-from socialrisk.errors import DownloadError
-from socialrisk.geo.deprivation import file7_download
-from socialrisk.geo.download import cache_path, fetch
+from socialrisk.core.errors import DownloadError
 
 pytestmark = [needs_shared, pytest.mark.network]
 
@@ -244,7 +244,7 @@ def test_503_then_200_is_retried_and_cached_then_reused_without_a_request(server
 
 
 def test_interrupted_download_leaves_no_temporary_file(server, tmp_path, monkeypatch):
-    import socialrisk.geo.download as download
+    import geo.download as download
 
     def interrupt(path: Path) -> str | None:
         assert path.name.startswith(".part-") and path.stat().st_size == len(server.body)
@@ -255,6 +255,7 @@ def test_interrupted_download_leaves_no_temporary_file(server, tmp_path, monkeyp
     assert _left_in_cache(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_run_with_deprivation_url_downloads_and_records_it(server, tmp_path, capsys):
     url = f"{server.url}/File_7.csv"
     out, cache = tmp_path / "out", tmp_path / "cache"

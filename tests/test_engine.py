@@ -18,8 +18,9 @@ from conftest import IOW_PBF
 from scipy.spatial import Delaunay
 from test_snap import make_network, path5
 
-from socialrisk.geo.snap import Attachments, attachments_from_nodes, snap_geometries, snap_points
-from socialrisk.risk.engine import augmented_graph, distances_within, nearest_distance
+from risk.engine import augmented_graph, distances_within, nearest_distance
+from risk.snap import attachments_from_nodes, snap_geometries, snap_points
+from socialrisk.core.network import Attachments
 
 
 def pts(net, xy, max_snap_m=250.0) -> Attachments:
@@ -240,7 +241,7 @@ def test_engine_matches_networkx_on_random_planar_graph(seed):
 
 @pytest.fixture(scope="module")
 def iow_network():
-    pbf = pytest.importorskip("socialrisk.geo.pbf")
+    pbf = pytest.importorskip("geo.pbf")
     if not IOW_PBF.is_file():
         pytest.skip("Isle of Wight PBF missing")
     return pbf.network_from_pbf(IOW_PBF, "EPSG:27700")

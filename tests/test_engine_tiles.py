@@ -16,13 +16,13 @@ from conftest import IOW_PBF
 from test_engine import pts, random_planar_network
 from test_snap import make_network
 
-from socialrisk.geo.snap import attachments_from_nodes, snap_geometries
-from socialrisk.risk.engine import (
+from risk.engine import (
     counts_within,
     distances_within,
     nearest_distance,
     tiling_is_exact,
 )
+from risk.snap import attachments_from_nodes, snap_geometries
 
 
 def _spread_planar(seed: int, n: int = 3000, extent: float = 8000.0):
@@ -94,7 +94,7 @@ def test_tiles_are_refused_when_an_edge_is_shorter_than_its_straight_line():
 
 @pytest.mark.slow
 def test_tiled_equals_untiled_on_isle_of_wight_real_amenities_and_buildings():
-    pbf = pytest.importorskip("socialrisk.geo.pbf")
+    pbf = pytest.importorskip("geo.pbf")
     if not IOW_PBF.is_file():
         pytest.skip("Isle of Wight PBF missing")
     data = pbf.read_pbf(IOW_PBF)

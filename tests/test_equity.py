@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from socialrisk.risk.equity import access_by_decile, fifth_gap, weighted_median
+from risk.equity import access_by_decile, fifth_gap, weighted_median
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from conftest import IOW_FILE7, needs_shared
 
+from geo.deprivation import file7_download
+from geo.download import cache_path, fetch
 from socialrisk.cli import main
-from socialrisk.errors import DownloadError
-from socialrisk.geo.deprivation import file7_download
-from socialrisk.geo.download import cache_path, fetch
+from socialrisk.core.errors import DownloadError
 
 pytestmark = [needs_shared, pytest.mark.network]
 

@@ -11,8 +11,8 @@ from access import Access
 from access import weights as pysal_weights
 from conftest import IOW_FILE7, IOW_LSOA, IOW_PBF, needs_shared
 
-from socialrisk.risk import decay
-from socialrisk.risk.fca import e2sfca, two_sfca
+from risk import decay
+from risk.fca import e2sfca, two_sfca
 
 
 def hand_example():
@@ -135,9 +135,9 @@ def test_matches_pysal_on_isle_of_wight_pharmacies():
     OSM pharmacies of the island (capacity 1 each) and real network distances."""
     import geopandas as gpd
 
-    pbf = pytest.importorskip("socialrisk.geo.pbf")
-    from socialrisk.geo.snap import snap_geometries, snap_points
-    from socialrisk.risk.engine import distances_within
+    pbf = pytest.importorskip("geo.pbf")
+    from risk.engine import distances_within
+    from risk.snap import snap_geometries, snap_points
 
     lsoa = gpd.read_file(IOW_LSOA).to_crs("EPSG:27700")
     f7 = pd.read_csv(IOW_FILE7).set_index("LSOA code (2021)")["Total population: mid 2022"]

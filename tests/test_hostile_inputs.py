@@ -28,19 +28,20 @@ import pytest
 import shapely
 from conftest import ENGLAND, IOW_FILE7, IOW_LSOA, ROOT, cli_error, needs_shared
 
-from socialrisk import pipeline
-from socialrisk.cli import _parser, main
-from socialrisk.errors import ConfigError, InputError, JoinError, clipped, shown
-from socialrisk.geo.areas import read_areas
-from socialrisk.geo.tables import load_area_data, read_header, read_table, table_for_areas
-from socialrisk.geo.uploads import (
+from geo.areas import read_areas
+from geo.csvtable import read_header, read_table
+from geo.tables import load_area_data, table_for_areas
+from geo.uploads import (
     MAX_UPLOAD_BYTES,
     read_upload_layer,
     read_upload_table,
     safe_extract_zip,
 )
-from socialrisk.risk.index import isolation_index
-from socialrisk.risk.normalise import minmax, zscore
+from risk.index import isolation_index
+from risk.normalise import minmax, zscore
+from socialrisk import pipeline
+from socialrisk.cli import _parser, main
+from socialrisk.core.errors import ConfigError, InputError, JoinError, clipped, shown
 from socialrisk.settings import DeprivationSource, DomainSpec, IndicatorSpec, load_settings
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
@@ -80,6 +81,7 @@ def cowes_lsoas(cowes) -> gpd.GeoDataFrame:
 # ------------------------------------------------------- 1. a cell over the csv field limit
 
 
+@pytest.mark.slow
 @needs_shared
 def test_csv_cell_over_the_csv_field_limit_is_read(cowes, tmp_path, capsys):
     """A File 7 with a 200 kB WKT column (a real polygon's size) is read, not a traceback."""

@@ -121,10 +121,10 @@ def hostile(iow_prepared):
 @pytest.fixture(scope="module")
 def pages(hostile, tmp_path_factory):
     """Every hostile page written to a file: ({name: path}, {map name: texts it must show})."""
-    from socialrisk.geo.isochrone import isochrone
+    from risk.isochrone import isochrone
     from socialrisk.outputs import map_areas
     from socialrisk.report import assets_list_html, site_report_html
-    from socialrisk.risk.site import assets_within, screen_site
+    from socialrisk.screening import assets_within, screen_site
     from socialrisk.ui.connect import found_markers
     from socialrisk.ui.explore import explore_map
     from socialrisk.ui.site import base_map, point_marker, site_map
@@ -216,7 +216,7 @@ def test_links_only_to_http(pages):
 
 
 def test_normal_text_is_escaped_once(pages):
-    from socialrisk.sanitize import html_text
+    from socialrisk.core.sanitize import html_text
 
     doc = _unjson(pages[0]["map"].read_text(encoding="utf-8"))
     assert html_text("St Mary's Church") in doc and html_text("Fish & Chips") in doc
@@ -248,7 +248,7 @@ def test_markdown_text_is_literal():
 
 
 def test_clicked_area_id_is_unescaped():
-    from socialrisk.sanitize import html_text
+    from socialrisk.core.sanitize import html_text
     from socialrisk.ui.explore import _clicked_area
 
     area = f"E0{IMG}"
@@ -421,7 +421,7 @@ def test_unescaped_text_would_be_caught():
 
 def test_html_unescape_gives_the_text_back():
     """html.unescape undoes html_text (what _clicked_area relies on)."""
-    from socialrisk.sanitize import html_text
+    from socialrisk.core.sanitize import html_text
 
     for text in PAYLOADS + NORMAL + ["\\ $ `"]:
         assert html.unescape(html_text(text)) == text

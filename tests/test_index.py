@@ -23,14 +23,14 @@ import pandas as pd
 import pytest
 from conftest import ENGLAND, IOW_FILE7, needs_shared
 
-from socialrisk.errors import ConfigError, InputError
-from socialrisk.risk.drivers import (
+from risk.drivers import (
     category_label,
     comparison,
     describe_indicator,
     percent_better_than,
 )
-from socialrisk.risk.index import deciles, isolation_index, risk_rank
+from risk.index import deciles, isolation_index, risk_rank
+from socialrisk.core.errors import ConfigError, InputError
 from socialrisk.settings import DomainSpec, IndicatorSpec, Settings
 
 AREAS = list("ABCDE")

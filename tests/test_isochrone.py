@@ -13,10 +13,10 @@ import pyproj
 import pytest
 import shapely
 
-from socialrisk.errors import InputError
-from socialrisk.geo.isochrone import isochrone, reached_pieces
-from socialrisk.geo.network import WalkNetwork
-from socialrisk.geo.snap import snap_points
+from risk.isochrone import isochrone, reached_pieces
+from risk.snap import snap_points
+from socialrisk.core.errors import InputError
+from socialrisk.core.network import WalkNetwork
 
 
 def grid(n: int = 5, step: float = 100.0) -> WalkNetwork:
@@ -59,7 +59,7 @@ def test_grid_isochrone_contains_exactly_the_reached_nodes():
 def test_grid_reached_pieces_have_the_exact_length():
     net = grid()
     att = snap_points(net, np.array([0.0]), np.array([0.0]), 50.0)
-    from socialrisk.geo.isochrone import _node_distances
+    from risk.isochrone import _node_distances
 
     d = _node_distances(net, att, 1000.0)
     pieces, nodes = reached_pieces(net, d, 360.0, att)

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 from conftest import ENGLAND, needs_shared
 
-from socialrisk.errors import ConfigError, InputError
-from socialrisk.risk.normalise import (
+from risk.normalise import (
     apply_direction,
     exp_transform,
     minmax,
@@ -18,6 +17,7 @@ from socialrisk.risk.normalise import (
     rank_exp,
     zscore,
 )
+from socialrisk.core.errors import ConfigError, InputError
 
 
 def exp_x(r: float) -> float:

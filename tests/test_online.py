@@ -384,6 +384,7 @@ def test_place_end_to_end(services, ons, tmp_path):
     assert "Nominatim" in what and "'Newport, Isle of Wight'" in what
 
 
+@pytest.mark.slow
 def test_place_with_own_areas_uses_overpass_over_the_place(services, ons, tmp_path):
     """--place with --areas: the areas from the file, only the OSM data from the place."""
     b = ons["boundaries"]

@@ -15,7 +15,7 @@ import pytest
 
 from socialrisk import pipeline
 from socialrisk.cli import main
-from socialrisk.errors import InputError
+from socialrisk.core.errors import InputError
 from socialrisk.outdir import MARKER, check_out_dir
 
 OUTPUTS = {"areas.gpkg", "areas.csv", "amenities.gpkg", "map.html", "manifest.json"}

@@ -22,8 +22,7 @@ import shapely
 from conftest import IOW_PBF
 from shapely.geometry import box
 
-from socialrisk.errors import DownloadError, InputError
-from socialrisk.geo.overpass import (
+from geo.overpass import (
     amenities_from_polygon,
     buildings_from_polygon,
     configure_osmnx,
@@ -32,8 +31,9 @@ from socialrisk.geo.overpass import (
     polygon_for_place,
     residential_landuse_from_polygon,
 )
-from socialrisk.geo.pbf import read_pbf
-from socialrisk.geo.taxonomy import load_taxonomy
+from geo.pbf import read_pbf
+from geo.taxonomy import load_taxonomy
+from socialrisk.core.errors import DownloadError, InputError
 
 pytestmark = pytest.mark.network
 
@@ -173,6 +173,7 @@ def _features_response(osm, tags_query: dict, area) -> bytes:
     return _response(osm, way_ids, node_ids, rel_ids)
 
 
+@pytest.mark.slow
 def test_network_matches_pbf(overpass, osm, pbf, tmp_path):
     walk = ox._overpass._get_network_filter("walk")
     _, ways, _ = osm

@@ -33,7 +33,7 @@ def _helsinki_pbf():
 
 
 def test_helsinki_with_a_user_grid(tmp_path):
-    from socialrisk.geo.pbf import amenities_from_pbf
+    from geo.pbf import amenities_from_pbf
 
     pbf = _helsinki_pbf()
     # a planner's own polygon layer: 1 km squares in ETRS-TM35FIN over the extract

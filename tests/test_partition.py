@@ -23,6 +23,8 @@ distributed = pytest.importorskip("distributed", reason="dask[distributed] is no
 
 from socialrisk.partition import partition_areas, run_partitioned  # noqa: E402
 
+pytestmark = pytest.mark.slow  # dask clusters and whole Isle of Wight runs (~70 s)
+
 
 @pytest.fixture(scope="module")
 def prepared():

@@ -13,8 +13,7 @@ import shapely
 from conftest import IOW_PBF, ROOT
 from scipy.sparse import csgraph
 
-from socialrisk.errors import InputError
-from socialrisk.geo.pbf import (
+from geo.pbf import (
     _WALK_EXCLUDE,
     BUILDING_COLUMNS,
     RESIDENTIAL_COLUMNS,
@@ -25,7 +24,8 @@ from socialrisk.geo.pbf import (
     read_pbf,
     residential_landuse_from_pbf,
 )
-from socialrisk.geo.taxonomy import AMENITY_COLUMNS, load_taxonomy
+from geo.taxonomy import AMENITY_COLUMNS, load_taxonomy
+from socialrisk.core.errors import InputError
 
 # tests/fixtures/tiny.osm is hand-written synthetic data (documented in the file)
 TINY = ROOT / "tests" / "fixtures" / "tiny.osm"

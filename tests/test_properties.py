@@ -19,11 +19,12 @@ from conftest import IOW_LSOA
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from socialrisk.errors import SocialRiskError
-from socialrisk.geo.areas import read_areas
-from socialrisk.geo.pbf import network_from_pbf
-from socialrisk.geo.snap import snap_geometries, snap_points
-from socialrisk.geo.tables import read_table, table_for_areas
+from geo.areas import read_areas
+from geo.csvtable import read_table
+from geo.pbf import network_from_pbf
+from geo.tables import table_for_areas
+from risk.snap import snap_geometries, snap_points
+from socialrisk.core.errors import SocialRiskError
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -7,7 +7,7 @@ import pytest
 from test_isochrone import grid
 from test_site import hand_prepared
 
-from socialrisk.geo.isochrone import isochrone
+from risk.isochrone import isochrone
 from socialrisk.report import (
     assets_list_html,
     html_to_pdf,
@@ -15,7 +15,7 @@ from socialrisk.report import (
     site_report_html,
     svg_map,
 )
-from socialrisk.risk.site import assets_within, screen_site
+from socialrisk.screening import assets_within, screen_site
 from socialrisk.webmap import OGL_ATTRIBUTION, OSM_ATTRIBUTION
 
 

@@ -67,6 +67,7 @@ def test_entry_is_a_data_only_folder_and_a_pickle_is_never_read(cowes, tmp_path)
     assert suffixes <= {".json", ".parquet", ".npz"}
 
 
+@pytest.mark.slow
 def test_corrupt_entry_is_recomputed_with_a_warning(cowes, tmp_path, caplog):
     s = _small(cowes, tmp_path)
     load_or_compute(s)

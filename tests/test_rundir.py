@@ -9,10 +9,8 @@ import geopandas as gpd
 import pytest
 from conftest import IOW_FILE7
 
-from socialrisk.errors import ConfigError, InputError
+from socialrisk.core.errors import ConfigError, InputError
 from socialrisk.rundir import (
-    ANALYSIS_SETTINGS,
-    INPUT_SETTINGS,
     MAX_MANIFEST_BYTES,
     analysis_settings,
     app_data_dir,
@@ -21,7 +19,7 @@ from socialrisk.rundir import (
     read_manifest,
     settings_from_manifest,
 )
-from socialrisk.settings import DeprivationSource, Settings
+from socialrisk.settings import ANALYSIS_SETTINGS, INPUT_SETTINGS, DeprivationSource, Settings
 
 
 def _manifest(s: Settings) -> dict:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from socialrisk.errors import InputError
+from socialrisk.core.errors import InputError
 from socialrisk.pipeline import Timings, compute, prepare
 from socialrisk.runstore import REWRITE, VERSION, _pyarrow_is_safe, load_run, save_run
 from socialrisk.settings import Settings
@@ -76,8 +76,8 @@ def _du(folder: Path) -> int:
 @pytest.mark.slow
 def test_iow_round_trip_gives_identical_numbers(iow_prepared, tmp_path):
     """Save, load: the tables, compute(), site screening and what-if are unchanged."""
-    from socialrisk.risk import scenarios as sc
-    from socialrisk.risk.site import assets_within, screen_site
+    from socialrisk import scenarios as sc
+    from socialrisk.screening import assets_within, screen_site
 
     p, r = iow_prepared
     folder = tmp_path / "app"

@@ -15,16 +15,17 @@ import pandas as pd
 import pytest
 import shapely
 
-from socialrisk.errors import InputError
-from socialrisk.pipeline import Timings, _snap_all, compute
-from socialrisk.risk import scenarios as sc
+from socialrisk import scenarios as sc
+from socialrisk.core.errors import InputError
+from socialrisk.pipeline import Timings, compute
+from socialrisk.stages import snap_all
 
 
 def _recomputed(p, amenities: gpd.GeoDataFrame):
     """A full compute() on the same inputs with other amenities (snapped afresh)."""
     amenities = gpd.GeoDataFrame(amenities.reset_index(drop=True), geometry="geometry",
                                  crs=p.amenities.crs)
-    sn = _snap_all(p.network, amenities, p.origins, p.taxonomy, p.settings)
+    sn = snap_all(p.network, amenities, p.origins, p.taxonomy, p.settings.max_snap_m, True)
     p2 = dataclasses.replace(p, amenities=amenities, snapped=sn,
                              manifest=copy.deepcopy(p.manifest), timings=Timings())
     return compute(p2).areas.set_index("area_id")

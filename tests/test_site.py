@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from socialrisk.errors import InputError
-from socialrisk.geo.network import WalkNetwork
-from socialrisk.geo.snap import snap_geometries
-from socialrisk.risk.site import assets_within, filter_wheelchair, screen_site
+from risk.snap import snap_geometries
+from socialrisk.core.errors import InputError
+from socialrisk.core.network import WalkNetwork
+from socialrisk.screening import assets_within, filter_wheelchair, screen_site
 from socialrisk.settings import Settings
 
 
@@ -130,7 +130,7 @@ def _nx_distances(p, site_att, amen_att):
 @pytest.mark.slow
 @pytest.mark.parametrize("lonlat", [(-1.2915, 50.6995), (-1.1590, 50.7290), (-1.4990, 50.7055)])
 def test_iow_distances_match_networkx(iow_prepared, lonlat):
-    from socialrisk.risk.site import site_attachments
+    from socialrisk.screening import site_attachments
 
     p, r = iow_prepared
     minutes = 20.0

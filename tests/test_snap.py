@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import shapely
 
-from socialrisk.geo.network import WalkNetwork
-from socialrisk.geo.snap import (
+from risk.snap import (
     Attachments,
     attachments_from_nodes,
     snap_geometries,
     snap_points,
 )
+from socialrisk.core.network import WalkNetwork
 
 
 def make_network(xy, edges, length=None) -> WalkNetwork:

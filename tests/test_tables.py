@@ -15,16 +15,10 @@ import pandas as pd
 import pytest
 from conftest import ENGLAND, IOW_FILE7, IOW_LSOA, needs_shared
 
-from socialrisk.errors import InputError, JoinError
-from socialrisk.geo.tables import (
-    JoinReport,
-    detect_code_column,
-    load_area_data,
-    normalise_codes,
-    numeric_columns,
-    read_table,
-    table_for_areas,
-)
+from geo.csvtable import numeric_columns, read_table
+from geo.join import JoinReport, detect_code_column, normalise_codes
+from geo.tables import load_area_data, table_for_areas
+from socialrisk.core.errors import InputError, JoinError
 from socialrisk.settings import DeprivationSource
 
 pytestmark = needs_shared

@@ -7,8 +7,7 @@ import math
 import pytest
 import shapely
 
-from socialrisk.errors import ConfigError
-from socialrisk.geo.taxonomy import (
+from geo.taxonomy import (
     AMENITY_COLUMNS,
     AMENITY_DTYPES,
     amenities_frame,
@@ -19,6 +18,7 @@ from socialrisk.geo.taxonomy import (
     parse_number,
     taxonomy_keys,
 )
+from socialrisk.core.errors import ConfigError
 from socialrisk.settings import Settings
 
 REQUIRED = ["community_centre", "library", "place_of_worship", "green_space", "gp", "pharmacy",

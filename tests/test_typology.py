@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from socialrisk.risk.typology import describe_type, standardise, typology
+from risk.typology import describe_type, standardise, typology
 
 
 @pytest.fixture

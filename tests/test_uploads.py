@@ -10,8 +10,8 @@ import geopandas as gpd
 import pytest
 from conftest import IOW_FILE7, IOW_LSOA, needs_shared
 
-from socialrisk.errors import InputError
-from socialrisk.geo.uploads import read_upload_layer, read_upload_table, safe_extract_zip
+from geo.uploads import read_upload_layer, read_upload_table, safe_extract_zip
+from socialrisk.core.errors import InputError
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 A location, a walk (minutes and speed) and an optional wheelchair filter give
 the places within reach, grouped by kind, nearest first, with what
 OpenStreetMap says about opening hours and access; and a printable list. The
-search is :func:`socialrisk.risk.site.assets_within`.
+search is :func:`socialrisk.screening.assets_within`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import logging
 import folium
 import streamlit as st
 
-from socialrisk.errors import InputError
-from socialrisk.sanitize import safe_url
+from socialrisk.core.errors import InputError
+from socialrisk.core.sanitize import safe_url
+from socialrisk.report import assets_list_html
+from socialrisk.screening import assets_within
 from socialrisk.ui.site import (
     ATTR,
     base_map,
@@ -35,7 +37,6 @@ WHEELCHAIR = {"Any place": None, "Wheelchair accessible": "yes",
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _assets(_prepared, key, lat, lon, minutes, speed, wheelchair, categories):
-    from socialrisk.risk.site import assets_within
 
     return assets_within(_prepared, lon, lat, minutes, speed, wheelchair=wheelchair,
                          categories=list(categories))
@@ -43,7 +44,6 @@ def _assets(_prepared, key, lat, lon, minutes, speed, wheelchair, categories):
 
 def render(state) -> None:
     """The connect-a-person page."""
-    from socialrisk.report import assets_list_html
 
     parts = state_parts(state)
     if parts is None:
@@ -117,7 +117,7 @@ def render(state) -> None:
 
 
 def found_markers(fmap: folium.Map, found, labels: dict, cats: list) -> None:
-    """A marker per place found (:func:`socialrisk.risk.site.assets_within`), tooltip escaped."""
+    """A marker per place found (:func:`socialrisk.screening.assets_within`), tooltip escaped."""
     colours = {c: CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i, c in enumerate(cats)}
     for r in found.itertuples():
         folium.CircleMarker([r.lat, r.lon], radius=6, color=colours.get(r.category, "#555"),

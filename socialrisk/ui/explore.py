@@ -1,7 +1,7 @@
 """Page: explore the map (planners).
 
 A choropleth of isolation risk or any indicator (socialrisk.webmap), amenity
-layers, and the profile of a clicked area (:func:`socialrisk.risk.profile.area_profile`).
+layers, and the profile of a clicked area (:func:`risk.profile.area_profile`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from risk.profile import area_profile
 from socialrisk.outputs import map_areas
-from socialrisk.risk.profile import area_profile
 from socialrisk.ui import loaded_result
 from socialrisk.ui.site import md_text
 from socialrisk.webmap import (

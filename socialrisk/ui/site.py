@@ -3,7 +3,7 @@
 Click the map, type coordinates or upload site polygons; shows walking access
 to every category, 5/10/15-minute isochrones and how the site compares with the
 areas, and offers a one-page report. The maths is in
-:mod:`socialrisk.risk.site` and :mod:`socialrisk.geo.isochrone`.
+:mod:`socialrisk.screening` and :mod:`risk.isochrone`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,14 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from socialrisk.errors import InputError
+from geo.uploads import read_upload_layer
+from risk.isochrone import isochrone
+from socialrisk.core.errors import InputError
+from socialrisk.report import html_to_pdf, pdf_available, site_report_html
+from socialrisk.screening import screen_site
+from socialrisk.ui import loaded_result
 from socialrisk.webmap import OGL_ATTRIBUTION, OSM_ATTRIBUTION, tooltip_text
+from socialrisk.webmap import base_map as offline_base_map
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +55,6 @@ def md_text(value) -> str:
 
 def state_parts(state):
     """(prepared, result, labels) of the app state, or None after an st.error."""
-    from socialrisk.ui import loaded_result
 
     r = loaded_result(state)
     if r is None:
@@ -71,7 +76,6 @@ def data_note(prepared) -> str:
 
 def base_map(prepared, height_hint: int = 12) -> folium.Map:
     """An offline folium map (embedded Leaflet) over the study areas, with attribution."""
-    from socialrisk.webmap import base_map as offline_base_map
 
     return offline_base_map(tuple(prepared.areas.to_crs("EPSG:4326").total_bounds))
 
@@ -120,7 +124,6 @@ def read_site_upload(data: bytes, filename: str) -> gpd.GeoDataFrame:
     InputError
         With the fix, when the file cannot be read or holds no polygons.
     """
-    from socialrisk.geo.uploads import read_upload_layer
 
     gdf = read_upload_layer(data, filename)  # size, type and zip safety checked there
     if gdf.empty:
@@ -143,8 +146,6 @@ def _screen(_prepared, _areas, key, lat, lon, polygon_wkb, at):
     """Screening and isochrones, cached per site (``key`` identifies the run)."""
     import shapely
 
-    from socialrisk.geo.isochrone import isochrone
-    from socialrisk.risk.site import screen_site
 
     poly = shapely.from_wkb(polygon_wkb) if polygon_wkb else None
     if poly is None:
@@ -153,7 +154,8 @@ def _screen(_prepared, _areas, key, lat, lon, polygon_wkb, at):
         sc = screen_site(_prepared, polygon=poly, at=at, areas=_areas)
     s = _prepared.settings
     iso = isochrone(_prepared.network, sc.site["x"], sc.site["y"], (5, 10, 15),
-                    s.walk_speed_kmh, polygon=sc.site["geometry"] if poly is not None else None)
+                    s.walk_speed_kmh, polygon=sc.site["geometry"] if poly is not None else None,
+                    max_snap_m=s.max_snap_m)
     return sc, iso
 
 
@@ -291,7 +293,6 @@ def _style(colour: str):
 
 
 def _downloads(sc, iso, p, title: str) -> None:
-    from socialrisk.report import html_to_pdf, pdf_available, site_report_html
 
     doc = site_report_html(sc, iso, p.amenities, title=title or "Site screening",
                            data_note=data_note(p))

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from geo.uploads import TABLE_TYPES, check_upload
+from socialrisk.runcache import load_or_compute
+from socialrisk.rundir import load_run_dir
 from socialrisk.settings import DeprivationSource, Settings
 
 log = logging.getLogger(__name__)
@@ -51,13 +54,11 @@ def load_state(run_dir: str | None, deprivation: tuple[str, ...] = ()) -> AppSta
 
     Raises
     ------
-    socialrisk.errors.SocialRiskError
+    socialrisk.core.errors.SocialRiskError
         With the fix, for a bad run directory, app data or input file.
     """
     import time
 
-    from socialrisk.runcache import load_or_compute
-    from socialrisk.rundir import load_run_dir
 
     t0 = time.perf_counter()
     if run_dir:
@@ -77,10 +78,9 @@ def save_upload(data: bytes, filename: str) -> str:
 
     Raises
     ------
-    socialrisk.errors.InputError
+    socialrisk.core.errors.InputError
         Empty, too large or not a CSV (the same checks as every other upload).
     """
-    from socialrisk.geo.uploads import TABLE_TYPES, check_upload
 
     check_upload(data, filename, TABLE_TYPES)
     digest = hashlib.sha256(data).hexdigest()[:16]

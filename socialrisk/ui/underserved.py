@@ -1,8 +1,8 @@
 """Page: find underserved neighbourhoods (councils).
 
-Ranked and filtered areas (:func:`socialrisk.risk.profile.underserved`), the
-equity view (:mod:`socialrisk.risk.equity`), area types
-(:mod:`socialrisk.risk.typology`) and CSV / GeoPackage downloads.
+Ranked and filtered areas (:func:`risk.profile.underserved`), the
+equity view (:mod:`risk.equity`), area types
+(:mod:`risk.typology`) and CSV / GeoPackage downloads.
 """
 
 from __future__ import annotations
@@ -12,14 +12,22 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from socialrisk.risk.equity import access_by_decile, fifth_gap
-from socialrisk.risk.profile import underserved
-from socialrisk.risk.typology import typology
+from risk.equity import access_by_decile, fifth_gap
+from risk.profile import underserved
+from risk.typology import typology
+from socialrisk.core.sanitize import csv_safe
+from socialrisk.outputs import map_areas
 from socialrisk.rundir import geopackage_bytes
-from socialrisk.sanitize import csv_safe
 from socialrisk.ui import loaded_result
 from socialrisk.ui.site import md_text
-from socialrisk.webmap import OGL_ATTRIBUTION, OSM_ATTRIBUTION, indicator_label
+from socialrisk.webmap import (
+    OGL_ATTRIBUTION,
+    OSM_ATTRIBUTION,
+    add_choropleth,
+    base_map,
+    classify,
+    indicator_label,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +138,6 @@ def _zoom_map(areas, table, area_id: str, labels: dict[str, str]) -> None:
     """A map zoomed to ``area_id``, the filtered areas coloured by risk decile."""
     from streamlit_folium import st_folium
 
-    from socialrisk.outputs import map_areas
-    from socialrisk.webmap import add_choropleth, base_map, classify
 
     a = map_areas(areas[areas["area_id"].isin(table["area_id"])]).to_crs("EPSG:4326")
     a = a.reset_index(drop=True)

@@ -1,7 +1,7 @@
 """Page: what if a facility were added or removed (planners, commissioners).
 
 The recomputation (affected origins only, then the index) is
-:mod:`socialrisk.risk.scenarios`; this page only collects the choice and shows
+:mod:`socialrisk.scenarios`; this page only collects the choice and shows
 the change per area.
 """
 
@@ -13,8 +13,9 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from socialrisk.errors import InputError
-from socialrisk.sanitize import csv_safe
+from socialrisk.core.errors import InputError
+from socialrisk.core.sanitize import csv_safe
+from socialrisk.scenarios import add_facility, baseline_table, category_state, remove_facility
 from socialrisk.ui.site import (
     ATTR,
     base_map,
@@ -34,7 +35,6 @@ def _category_state(p, category: str):
 
     Every what-if starts from the run as computed (scenarios are not chained).
     """
-    from socialrisk.risk.scenarios import category_state
 
     cache = st.session_state.setdefault("whatif_states", {})
     key = (id(p), category)
@@ -47,7 +47,6 @@ def _category_state(p, category: str):
 
 def render(state) -> None:
     """The what-if page."""
-    from socialrisk.risk.scenarios import add_facility, baseline_table, remove_facility
 
     parts = state_parts(state)
     if parts is None:

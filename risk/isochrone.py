@@ -1,9 +1,9 @@
 """Walking isochrones that follow the street network.
 
-Pure computation on a :class:`~socialrisk.geo.network.WalkNetwork`; no I/O.
+Pure computation on a :class:`~socialrisk.core.network.WalkNetwork`; no I/O.
 
 For a budget of ``B`` metres (minutes x speed) from a site snapped to the
-network (:mod:`socialrisk.geo.snap`), with ``d[n]`` the walking distance of
+network (:mod:`risk.snap`), with ``d[n]`` the walking distance of
 node ``n`` from the site (one Dijkstra):
 
 * every node with ``d[n] <= B`` is reached;
@@ -33,7 +33,10 @@ import numpy as np
 import shapely
 from scipy.sparse import csgraph
 
-from socialrisk.errors import InputError
+from risk.engine import augmented_graph
+from risk.snap import snap_geometries
+from socialrisk.core import schema
+from socialrisk.core.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,6 @@ __all__ = ["isochrone", "reached_pieces"]
 
 
 def _node_distances(network, site_att, limit: float) -> np.ndarray:
-    from socialrisk.risk.engine import augmented_graph
 
     graph = augmented_graph(network, site_att)
     d = csgraph.dijkstra(graph, directed=True, indices=network.n_nodes, limit=limit)
@@ -151,8 +153,8 @@ def _fill_holes(shape, max_area: float):
 
 
 def isochrone(network, x: float | None = None, y: float | None = None,
-              minutes: Sequence[float] = (5, 10, 15), speed_kmh: float = 4.8, *,
-              polygon=None, site_att=None, max_snap_m: float = 250.0,
+              minutes: Sequence[float] = (5, 10, 15), speed_kmh: float = schema.WALK_SPEED_KMH, *,
+              polygon=None, site_att=None, max_snap_m: float = schema.MAX_SNAP_M,
               method: str = "buffer", width_m: float = 35.0, ratio: float = 0.05,
               fill_holes_m2: float = 0.0) -> gpd.GeoDataFrame:
     """Areas reached on foot within each number of minutes, following the network.
@@ -195,7 +197,6 @@ def isochrone(network, x: float | None = None, y: float | None = None,
         The site is farther than ``max_snap_m`` from the network, or the
         minutes or speed are not positive.
     """
-    from socialrisk.geo.snap import snap_geometries
 
     mins = sorted(float(m) for m in minutes)
     if not mins or mins[0] <= 0 or speed_kmh <= 0:
@@ -214,7 +215,7 @@ def isochrone(network, x: float | None = None, y: float | None = None,
         site_geom = shapely.Point(float(x), float(y))
     if not site_att.snapped[0]:
         raise InputError(f"the site is farther than {max_snap_m:g} m from the walking network")
-    per_min = speed_kmh * 1000.0 / 60.0
+    per_min = schema.metres_per_minute(speed_kmh)
     budgets = [m * per_min for m in mins]
     node_dist = _node_distances(network, site_att, max(budgets))
     shapes, counts = [], []

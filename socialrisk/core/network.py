@@ -3,7 +3,7 @@
 A :class:`WalkNetwork` is a plain, immutable set of numpy arrays: node
 coordinates in a projected CRS (metres) and undirected edges with their length
 in metres. Sources build one with :func:`network_from_edges`; the access engine
-(``socialrisk.risk.engine``) turns it into a sparse matrix.
+(``risk.engine``) turns it into a sparse matrix.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pyproj
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from socialrisk.errors import InputError
+from socialrisk.core.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -153,3 +153,82 @@ def network_from_edges(
         crs=crs,
         dropped_nodes=dropped,
     )
+
+
+@dataclass(frozen=True)
+class Attachments:
+    """How items are attached to network nodes.
+
+    Per attachment (one item has 0, 1, 2 or more attachments):
+
+    Attributes
+    ----------
+    item : ndarray of int64, shape (k,)
+        Item position (0 .. n_items-1) the attachment belongs to. Sorted.
+    node : ndarray of int64, shape (k,)
+        Network node position.
+    offset : ndarray of float64, shape (k,)
+        Walking distance in metres from the item to ``node`` (snap + along the edge).
+    edge : ndarray of int64, shape (k,)
+        Network edge position the item was snapped onto, or -1 when the item is
+        attached to the node directly (edge-access polygons).
+    along : ndarray of float64, shape (k,)
+        Position of the snapped point along ``edge`` in metres from its ``u``
+        end (NaN when ``edge`` is -1). Used for exact paths between two items on
+        the same edge.
+
+    Per item:
+
+    snap_m : ndarray of float64, shape (n_items,)
+        Straight-line distance from the item to the network (the smallest offset
+        for edge-access polygons); NaN when unsnapped.
+    snapped : ndarray of bool, shape (n_items,)
+        Whether the item has at least one attachment.
+    """
+
+    item: np.ndarray
+    node: np.ndarray
+    offset: np.ndarray
+    edge: np.ndarray
+    along: np.ndarray
+    snap_m: np.ndarray
+    snapped: np.ndarray
+
+    @property
+    def n_items(self) -> int:
+        return int(self.snapped.shape[0])
+
+    @property
+    def n_unsnapped(self) -> int:
+        return int((~self.snapped).sum())
+
+    def select(self, items: np.ndarray) -> Attachments:
+        """Attachments of a subset of items, renumbered 0 .. len(items)-1 in the given order.
+
+        Parameters
+        ----------
+        items : array of int or bool
+            Item positions (or a boolean mask of length ``n_items``).
+        """
+        items = np.asarray(items)
+        if items.dtype == bool:
+            if items.shape[0] != self.n_items:
+                raise ValueError("boolean mask must have one value per item")
+            items = np.flatnonzero(items)
+        items = items.astype(np.int64)
+        new_pos = np.full(self.n_items, -1, dtype=np.int64)
+        new_pos[items] = np.arange(items.shape[0])
+        if np.unique(items).shape[0] != items.shape[0]:
+            raise ValueError("items must not repeat")
+        new_item = new_pos[self.item]
+        keep = new_item >= 0
+        order = np.argsort(new_item[keep], kind="stable")
+        return Attachments(
+            item=new_item[keep][order],
+            node=self.node[keep][order],
+            offset=self.offset[keep][order],
+            edge=self.edge[keep][order],
+            along=self.along[keep][order],
+            snap_m=self.snap_m[items],
+            snapped=self.snapped[items],
+        )

@@ -3,11 +3,11 @@
 Pure computation on a :class:`~socialrisk.pipeline.Prepared`; no I/O.
 
 A site (a point, or a polygon such as a housing allocation) is snapped to the
-walking network like an origin (:mod:`socialrisk.geo.snap`); a polygon is
+walking network like an origin (:mod:`risk.snap`); a polygon is
 reached at its edge by default (every network node inside it or within the
 snap tolerance, at its distance from the polygon), or at a representative
 point. One Dijkstra from the site then gives the walking distance to every
-amenity of every category (:func:`socialrisk.risk.engine.nearest_distance`
+amenity of every category (:func:`risk.engine.nearest_distance`
 with the site as the only source), so the numbers are the same shortest paths
 the area indicators are built from.
 """
@@ -24,7 +24,12 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from socialrisk.errors import InputError
+from risk.engine import nearest_distance
+from risk.rules import unreachable_at_limit
+from risk.snap import snap_geometries
+from socialrisk.core import schema
+from socialrisk.core.errors import InputError
+from socialrisk.core.network import Attachments
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +82,7 @@ def _to_network(network, geom: BaseGeometry, crs: str | None) -> BaseGeometry:
 
 def site_attachments(network, x: float | None = None, y: float | None = None, *,
                      polygon: BaseGeometry | None = None, crs: str | None = "EPSG:4326",
-                     max_snap_m: float = 250.0, at: str = "edge"):
+                     max_snap_m: float = schema.MAX_SNAP_M, at: str = "edge"):
     """Snap a site (point or polygon) to the network.
 
     Parameters
@@ -106,7 +111,6 @@ def site_attachments(network, x: float | None = None, y: float | None = None, *,
     InputError
         No location given, or the site is farther than ``max_snap_m`` from the network.
     """
-    from socialrisk.geo.snap import snap_geometries
 
     if network is None:
         raise InputError("this run has no walking network (osm = \"none\"); site screening "
@@ -142,7 +146,6 @@ def site_attachments(network, x: float | None = None, y: float | None = None, *,
 
 def _combined(prepared, categories=None):
     """All categories' amenity attachments as one item set: (att, rows, category)."""
-    from socialrisk.geo.snap import Attachments
 
     cats = list(prepared.taxonomy) if categories is None else list(categories)
     parts, rows, labels = [], [], []
@@ -183,7 +186,6 @@ def amenity_distances(prepared, site_att, limit: float | None = None,
         ``row`` (of ``prepared.amenities``), ``category``, ``walk_m``; only
         amenities reached, sorted by category (taxonomy order) then distance.
     """
-    from socialrisk.risk.engine import nearest_distance
 
     lim = prepared.settings.max_distance_m if limit is None else float(limit)
     att, rows, cats = _combined(prepared, categories)
@@ -197,7 +199,7 @@ def amenity_distances(prepared, site_att, limit: float | None = None,
 
 
 def _minutes(m, speed_kmh: float):
-    return np.asarray(m, dtype=float) / (speed_kmh * 1000.0 / 60.0)
+    return schema.walk_minutes(m, speed_kmh)
 
 
 def screen_site(prepared, x: float | None = None, y: float | None = None, *,
@@ -226,7 +228,6 @@ def screen_site(prepared, x: float | None = None, y: float | None = None, *,
     -------
     SiteScreening
     """
-    from socialrisk.pipeline import _for_index
 
     s = prepared.settings
     att, site = site_attachments(prepared.network, x, y, polygon=polygon, crs=crs,
@@ -236,7 +237,7 @@ def screen_site(prepared, x: float | None = None, y: float | None = None, *,
     cmp_table = None
     if areas is not None:
         t = pd.DataFrame(areas).drop(columns=["geometry"], errors="ignore")
-        cmp_table = _for_index(t, prepared.taxonomy, s)
+        cmp_table = unreachable_at_limit(t, prepared.taxonomy, s.max_distance_m)
     rows = []
     for cat, spec in prepared.taxonomy.items():
         d = dist[dist["category"] == cat]
@@ -341,7 +342,7 @@ def assets_within(prepared, x: float | None = None, y: float | None = None,
         raise InputError("walking speed and minutes must be greater than 0")
     if site is None:
         site, _ = site_attachments(prepared.network, x, y, crs=crs, max_snap_m=s.max_snap_m)
-    limit = minutes * speed * 1000.0 / 60.0
+    limit = schema.minutes_to_metres(minutes, speed)
     dist = amenity_distances(prepared, site, limit=limit, categories=categories)
     am = prepared.amenities
     sub = am.iloc[dist["row"].to_numpy()]

@@ -17,16 +17,16 @@ by the caller (the app caches it).
   pairs within the cutoff are appended to the pair table (counts and gravity
   go up where it is within reach).
 * **Remove** a facility: only the origins whose nearest amenity it was (the
-  ``source_item`` returned by :func:`~socialrisk.risk.engine.nearest_distance`)
+  ``source_item`` returned by :func:`~risk.engine.nearest_distance`)
   are recomputed, with a multi-source Dijkstra from the remaining amenities;
   its pairs are dropped from the pair table.
 
 The category's per-origin measures are then rebuilt from these arrays with the
-same functions as the pipeline (:mod:`socialrisk.risk.access`, E2SFCA from the
+same functions as the pipeline (:mod:`risk.access`, E2SFCA from the
 pair table), re-aggregated per area, put into the run's area table in place of
 the old columns, and the isolation-risk index is recomputed with the run's
-settings (:func:`socialrisk.pipeline._for_index` and
-:func:`socialrisk.risk.index.isolation_index`). The result is identical to a
+settings (:func:`risk.rules.unreachable_at_limit` and
+:func:`risk.index.isolation_index`). The result is identical to a
 full :func:`~socialrisk.pipeline.compute` on inputs that include (or lack)
 the facility, up to floating-point rounding of equal-length paths.
 """
@@ -44,7 +44,19 @@ import pandas as pd
 import pyproj
 import shapely
 
-from socialrisk.errors import InputError
+from risk.engine import distances_within, nearest_distance
+from risk.index import isolation_index
+from risk.rules import (
+    areas_from_origin_access,
+    category_origin_access,
+    supply_from_capacity,
+    unreachable_at_limit,
+)
+from risk.snap import snap_points
+from socialrisk.core.errors import InputError
+from socialrisk.core.network import Attachments
+from socialrisk.core.schema import minutes_to_metres
+from socialrisk.stages import access_params, origin_weights
 
 log = logging.getLogger(__name__)
 
@@ -169,14 +181,12 @@ def category_state(prepared, category: str) -> CategoryState:
     -------
     CategoryState
     """
-    from socialrisk.pipeline import access_cutoff
-    from socialrisk.risk.engine import distances_within, nearest_distance
 
     _check_category(prepared, category)
     s = prepared.settings
     att = prepared.snapped.amenities[category]
     rows = np.asarray(prepared.snapped.amenity_rows[category], dtype=np.int64)
-    cutoff = access_cutoff(s)
+    cutoff = access_params(s).cutoff()
     n_o = prepared.snapped.origins.n_items
     if att.snapped.any():
         dist, src = nearest_distance(prepared.network, att, prepared.snapped.origins,
@@ -222,7 +232,6 @@ def _domain_names(result) -> set[str]:
 
 def _category_columns(prepared, state: CategoryState) -> pd.DataFrame:
     """The category's per-area columns from its state, as the pipeline computes them."""
-    from socialrisk.pipeline import _supply, areas_from_origin_access, category_origin_access
 
     s, cat = prepared.settings, state.category
     origins = prepared.origins
@@ -230,20 +239,20 @@ def _category_columns(prepared, state: CategoryState) -> pd.DataFrame:
     have_pop = bool(np.isfinite(pop).all())
     supply = None
     if prepared.taxonomy[cat].capacity and have_pop:
-        am = pd.DataFrame({"capacity": state.capacity})
-        supply, _ = _supply(am, np.arange(state.capacity.size), state.snapped)
-    oa = category_origin_access(cat, state.dist, state.pairs, s, pop, supply)
-    agg = areas_from_origin_access(oa, {cat: state.dist}, origins, s, have_pop)
+        supply, _ = supply_from_capacity(state.capacity, state.snapped)
+    params = access_params(s)
+    oa = category_origin_access(cat, state.dist, state.pairs, params, pop, supply)
+    area, weight = origin_weights(origins, have_pop)
+    agg = areas_from_origin_access(oa, {cat: state.dist}, area, weight, params)
     return agg.drop(columns=["n_origins", "origin_weight"])
 
 
 def _index(prepared, table: pd.DataFrame) -> pd.DataFrame:
-    from socialrisk.pipeline import _for_index
-    from socialrisk.risk.index import isolation_index
 
     s = prepared.settings
-    res = isolation_index(_for_index(table, prepared.taxonomy, s), s.domains, s.normalisation,
-                          n_drivers=s.n_drivers, labels=prepared.labels)
+    res = isolation_index(unreachable_at_limit(table, prepared.taxonomy, s.max_distance_m),
+                          s.domains, s.normalisation, n_drivers=s.n_drivers,
+                          labels=prepared.labels)
     return res.frame
 
 
@@ -267,7 +276,7 @@ def _finish(prepared, result, kind: str, state_old: CategoryState, state_new: Ca
     old_d, new_d = state_old.dist, state_new.dist
     changed = ~((old_d == new_d) | (np.isnan(old_d) & np.isnan(new_d)))
     affected = np.flatnonzero(changed)
-    within_m = within_min * s.walk_speed_kmh * 1000.0 / 60.0
+    within_m = minutes_to_metres(within_min, s.walk_speed_kmh)
     pop = prepared.origins["population"].to_numpy(dtype=float)
     newly = (~(old_d <= within_m)) & (new_d <= within_m)
     lost = (old_d <= within_m) & ~(new_d <= within_m)
@@ -369,8 +378,6 @@ def add_facility(prepared, result, category: str, x: float, y: float, *,
         Unknown category, or the point is farther than ``max_snap_m`` from the
         walking network.
     """
-    from socialrisk.geo.snap import snap_points
-    from socialrisk.risk.engine import nearest_distance
 
     t0 = time.perf_counter()
     _check_category(prepared, category)
@@ -425,7 +432,6 @@ def remove_facility(prepared, result, category: str, amenity_row: int, *,
     InputError
         When the row is not an amenity of ``category`` (or was already removed).
     """
-    from socialrisk.risk.engine import nearest_distance
 
     t0 = time.perf_counter()
     _check_category(prepared, category)
@@ -475,7 +481,6 @@ def remove_facility(prepared, result, category: str, amenity_row: int, *,
 
 def _without_item(att, st: CategoryState, item: int):
     """The category's attachments with ``item`` (and items removed earlier) unsnapped."""
-    from socialrisk.geo.snap import Attachments
 
     keep_item = st.snapped.copy()
     keep_item[item] = False
