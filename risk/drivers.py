@@ -42,6 +42,14 @@ import numpy as np
 import pandas as pd
 
 from risk.normalise import apply_direction
+from socialrisk.core.schema import (
+    DRIVERS,
+    NEAREST_SUFFIX,
+    POPULATION,
+    SLOW_SUFFIX,
+    UNREACHABLE_SUFFIX,
+    WALK_MIN_SUFFIX,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +151,7 @@ _NAMED: dict[str, tuple[str, Formatter, bool]] = {
     "share_60_plus": ("share aged 60+", format_percent, True),
     "share_0_15": ("share aged 0-15", format_percent, True),
     "hh_deprived_2plus_share": ("households deprived in 2+ dimensions", format_percent, True),
-    "population": ("population", _format_thousands, True),
+    POPULATION: ("population", _format_thousands, True),
 }
 
 _ARTICLES = ("a ", "an ", "the ")
@@ -210,17 +218,17 @@ def _plural(label: str) -> str:
 
 
 _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str], str], tuple[str, Formatter]]]] = [
-    (re.compile(r"^(?P<cat>.+)_nearest_m$"),
+    (re.compile(rf"^(?P<cat>.+)_{NEAREST_SUFFIX}$"),
      lambda m, lab: (f"far from {lab}", format_distance)),
-    (re.compile(r"^(?P<cat>.+)_walk_min$"),
+    (re.compile(rf"^(?P<cat>.+)_{WALK_MIN_SUFFIX}$"),
      lambda m, lab: (f"long walk to {lab}", _format_minutes)),
-    (re.compile(r"^(?P<cat>.+)_walk_min_slow$"),
+    (re.compile(rf"^(?P<cat>.+)_{SLOW_SUFFIX}$"),
      lambda m, lab: (f"long walk to {lab} at a slower pace", _format_minutes)),
     (re.compile(r"^(?P<cat>.+)_count_(?P<d>\d+(?:\.\d+)?)m$"),
      lambda m, lab: (f"few {_plural(lab)} within {m['d']} m", _format_count)),
     (re.compile(r"^(?P<cat>.+)_share_beyond_(?P<d>\d+(?:\.\d+)?)m$"),
      lambda m, lab: (f"residents more than {m['d']} m from {lab}", format_percent)),
-    (re.compile(r"^(?P<cat>.+)_unreachable_share$"),
+    (re.compile(rf"^(?P<cat>.+)_{UNREACHABLE_SUFFIX}$"),
      lambda m, lab: (f"residents who cannot reach {lab} on foot", format_percent)),
     (re.compile(r"^(?P<cat>.+)_gravity$"),
      lambda m, lab: (f"low access to {lab} (gravity score)", _general)),
@@ -354,7 +362,7 @@ def top_drivers(values: pd.DataFrame, normalised: pd.DataFrame, weights: pd.Data
     """
     directions = directions or {}
     cols = list(normalised.columns)
-    out = pd.Series("", index=normalised.index, dtype="object", name="drivers")
+    out = pd.Series("", index=normalised.index, dtype="object", name=DRIVERS)
     if n <= 0 or not cols:
         return out
     contrib = contributions(normalised, weights).to_numpy(dtype="float64")

@@ -20,8 +20,9 @@ are grouped in spatial tiles and each tile searches only the subgraph of nodes
 within ``cutoff`` (straight line) of its sources: every node within ``cutoff``
 on the network, and every node on a path to it, lies in that subgraph, so the
 results are identical to a search of the whole graph while the cost follows
-the local network size. :func:`counts_within` counts pairs within thresholds
-(and the nearest source within the cutoff) without keeping the pairs.
+the local network size (tiles: :mod:`risk.tiles`). :func:`counts_within`
+counts pairs within thresholds (and the nearest source within the cutoff)
+without keeping the pairs.
 
 Conventions
 -----------
@@ -39,7 +40,6 @@ Conventions
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -47,21 +47,27 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from risk.tiles import (
+    DEFAULT_WORKERS,
+    TILE_CELL_M,
+    TILE_FACTOR,
+    TILE_MIN_M,
+    TILE_MIN_NODES,
+    run_tiles,
+    tile_workers,
+    tiling_is_exact,
+    use_tiles,
+)
 from socialrisk.core.network import Attachments, WalkNetwork
+
+__all__ = ["BATCH_BYTES", "DEFAULT_WORKERS", "TILE_CELL_M", "TILE_FACTOR", "TILE_MIN_M",
+           "TILE_MIN_NODES", "augmented_graph", "counts_within", "distances_within",
+           "nearest_distance", "tiling_is_exact"]
 
 log = logging.getLogger(__name__)
 
 #: memory budget (bytes) for one batch of dense Dijkstra rows in :func:`distances_within`
 BATCH_BYTES = 64 * 1024 * 1024
-#: networks with at least this many nodes use spatial tiles in :func:`distances_within`
-TILE_MIN_NODES = 20_000
-#: tile side as a multiple of the cutoff (at least ``TILE_MIN_M``)
-TILE_FACTOR = 1.0
-TILE_MIN_M = 500.0
-#: grid cell (metres) used to find the nodes around a tile
-TILE_CELL_M = 125.0
-#: default threads for tiles
-DEFAULT_WORKERS = 2
 
 
 def augmented_graph(network: WalkNetwork, sources: Attachments) -> sparse.csr_matrix:
@@ -181,134 +187,6 @@ def nearest_distance(network: WalkNetwork, sources: Attachments, targets: Attach
     return dist, src
 
 
-def tiling_is_exact(network: WalkNetwork) -> bool:
-    """Whether every edge is at least as long as the straight line between its end nodes.
-
-    Then the straight-line distance between two nodes never exceeds their
-    network distance, so every node within ``cutoff`` on the network of a
-    source lies inside the source's bounding box expanded by ``cutoff``, and so
-    does every node of every path of length <= ``cutoff`` from it: Dijkstra on
-    that subgraph is exact (see :func:`distances_within`). True for networks
-    built by :func:`~socialrisk.core.network.network_from_edges`, whose lengths
-    are measured in the projected CRS.
-    """
-    if network.n_edges == 0:
-        return True
-    cached = getattr(network, "_engine_tiling_exact", None)
-    if cached is None:
-        euclid = np.hypot(network.x[network.u] - network.x[network.v],
-                          network.y[network.u] - network.y[network.v])
-        cached = bool(np.all(network.length >= euclid * (1 - 1e-12)))
-        object.__setattr__(network, "_engine_tiling_exact", cached)
-    return cached
-
-
-class _Tiler:
-    """Source tiles and the network subgraph around each (exact local Dijkstra).
-
-    Nodes are bucketed on a grid of ``cell_m`` squares (sorted by cell), so the
-    nodes of any box are a few contiguous slices; a tile's subgraph is every
-    node of the cells that meet the tile's bounding box expanded by
-    ``cutoff + margin`` (a superset of the box, which keeps it exact).
-    """
-
-    def __init__(self, network: WalkNetwork, cutoff: float, cell_m: float):
-        self.net = network
-        self.csr = network.csr()
-        self.cell = float(cell_m)
-        # a little more than the cutoff: covers float rounding in the path sums
-        self.reach = cutoff * (1 + 1e-9) + 1e-6
-        self.x0, self.y0 = float(network.x.min()), float(network.y.min())
-        cx = ((network.x - self.x0) // self.cell).astype(np.int64)
-        cy = ((network.y - self.y0) // self.cell).astype(np.int64)
-        self.ny = int(cy.max()) + 1
-        self.nx = int(cx.max()) + 1
-        key = cx * self.ny + cy
-        self.order = np.argsort(key, kind="stable")
-        self.key = key[self.order]
-        self.local = np.full(network.n_nodes, -1, dtype=np.int64)
-
-    def nodes_in_box(self, xmin: float, ymin: float, xmax: float, ymax: float) -> np.ndarray:
-        """Node positions of the grid cells meeting the box (sorted by cell)."""
-        c = self.cell
-        cx0 = max(0, int((xmin - self.x0) // c))
-        cx1 = min(self.nx - 1, int((xmax - self.x0) // c))
-        cy0 = max(0, int((ymin - self.y0) // c))
-        cy1 = min(self.ny - 1, int((ymax - self.y0) // c))
-        if cx1 < cx0 or cy1 < cy0:
-            return np.zeros(0, dtype=np.int64)
-        rows = np.arange(cx0, cx1 + 1, dtype=np.int64) * self.ny
-        lo = np.searchsorted(self.key, rows + cy0, side="left")
-        hi = np.searchsorted(self.key, rows + cy1, side="right")
-        return np.concatenate([self.order[a:b] for a, b in zip(lo, hi, strict=True)])
-
-    def subgraph(self, nodes: np.ndarray, sources: Attachments,
-                 batch: np.ndarray) -> sparse.csr_matrix:
-        """Subgraph on ``nodes`` plus one virtual node per batch source (rows ``len(nodes) + i``).
-
-        Not thread-safe across calls (uses a shared position map); callers lock.
-        """
-        net = self.csr
-        ns = nodes.size
-        local = self.local
-        local[nodes] = np.arange(ns)
-        start = net.indptr[nodes]
-        cnt = net.indptr[nodes + 1] - start
-        idx = np.repeat(start - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
-        col = local[net.indices[idx]]
-        row = np.repeat(np.arange(ns), cnt)
-        keep = col >= 0
-        # virtual nodes of the batch (same de-duplication as augmented_graph)
-        lo = np.searchsorted(sources.item, batch, side="left")
-        hi = np.searchsorted(sources.item, batch, side="right")
-        k = hi - lo
-        att = np.repeat(lo - np.cumsum(k) + k, k) + np.arange(int(k.sum()))
-        v_row = ns + np.repeat(np.arange(batch.size), k)
-        v_col = local[sources.node[att]]
-        local[nodes] = -1
-        if (v_col < 0).any():
-            raise RuntimeError("tile subgraph misses a source attachment node")
-        v_off = sources.offset[att]
-        order = np.lexsort((v_off, v_col, v_row))
-        v_row, v_col, v_off = v_row[order], v_col[order], v_off[order]
-        first = np.ones(v_row.size, dtype=bool)
-        first[1:] = (v_row[1:] != v_row[:-1]) | (v_col[1:] != v_col[:-1])
-        rows = np.concatenate([row[keep], v_row[first]])
-        cols = np.concatenate([col[keep], v_col[first]])
-        data = np.concatenate([net.data[idx][keep].astype(np.float64),
-                               v_off[first].astype(np.float64)])
-        m = ns + batch.size
-        counts = np.bincount(rows, minlength=m)
-        indptr = np.zeros(m + 1, dtype=np.int32)
-        np.cumsum(counts, out=indptr[1:])
-        # rows are already grouped (network rows ascending, then virtual rows)
-        return sparse.csr_matrix((data, cols.astype(np.int32), indptr), shape=(m, m))
-
-    def tiles(self, sources: Attachments, items: np.ndarray,
-              tile_m: float) -> list[tuple[np.ndarray, tuple[float, float, float, float]]]:
-        """Source items grouped by ``tile_m`` squares, with each group's expanded box."""
-        x = self.net.x[sources.node]
-        y = self.net.y[sources.node]
-        starts = np.searchsorted(sources.item, items)  # every item in ``items`` is snapped
-        xmin = np.minimum.reduceat(x, starts) if x.size else x
-        xmax = np.maximum.reduceat(x, starts) if x.size else x
-        ymin = np.minimum.reduceat(y, starts) if y.size else y
-        ymax = np.maximum.reduceat(y, starts) if y.size else y
-        # reduceat over all attachments: segments start at every snapped item
-        tx = (((xmin + xmax) / 2 - self.x0) // tile_m).astype(np.int64)
-        ty = (((ymin + ymax) / 2 - self.y0) // tile_m).astype(np.int64)
-        key = tx * (int(ty.max()) + 1) + ty
-        order = np.argsort(key, kind="stable")
-        bounds = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1], True])
-        out = []
-        r = self.reach
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            sel = order[a:b]
-            out.append((items[sel], (float(xmin[sel].min()) - r, float(ymin[sel].min()) - r,
-                                     float(xmax[sel].max()) + r, float(ymax[sel].max()) + r)))
-        return out
-
-
 class _TargetIndex:
     """Target attachments grouped by node, and the same-edge direct pairs within a cutoff."""
 
@@ -382,16 +260,6 @@ def _is_sorted(a: np.ndarray) -> bool:
     return bool(a.size < 2 or np.all(a[1:] >= a[:-1]))
 
 
-def _use_tiles(network: WalkNetwork, tiled: bool | None) -> bool:
-    if tiled is False:
-        return False
-    exact = tiling_is_exact(network)
-    if tiled and not exact:
-        raise ValueError("tiled=True needs edge lengths >= the straight-line distance between "
-                         "their end nodes (see tiling_is_exact)")
-    return exact and (bool(tiled) or network.n_nodes >= TILE_MIN_NODES)
-
-
 def _batches(network: WalkNetwork, sources: Attachments, src_items: np.ndarray,
              cutoff: float, batch_size: int | None, tiled: bool, workers: int,
              consume) -> None:
@@ -413,39 +281,7 @@ def _batches(network: WalkNetwork, sources: Attachments, src_items: np.ndarray,
             d = csgraph.dijkstra(graph, directed=True, indices=n + batch, limit=cutoff)[:, :n]
             consume(batch, d, None)
         return
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    tiler = _Tiler(network, cutoff, TILE_CELL_M)
-    tile_m = max(TILE_MIN_M, TILE_FACTOR * cutoff)
-    lock = threading.Lock()
-
-    def run(tile) -> None:
-        items, box = tile
-        nodes = tiler.nodes_in_box(*box)
-        per = batch_size or max(1, int(BATCH_BYTES // (9 * (nodes.size + items.size))))
-        for b in range(0, items.size, per):
-            batch = items[b:b + per]
-            with lock:
-                sub = tiler.subgraph(nodes, sources, batch)
-            d = csgraph.dijkstra(sub, directed=True, indices=nodes.size + np.arange(batch.size),
-                                 limit=cutoff)[:, :nodes.size]
-            consume(batch, d, nodes)
-
-    tiles = tiler.tiles(sources, src_items, tile_m)
-    if workers <= 1:
-        for t in tiles:
-            run(t)
-    else:
-        with ThreadPoolExecutor(workers) as ex:
-            for _ in ex.map(run, tiles):
-                pass
-
-
-def _workers(workers: int | None) -> int:
-    if workers is None:
-        return max(1, min(DEFAULT_WORKERS, os.cpu_count() or 1))
-    return max(1, int(workers))
+    run_tiles(network, sources, src_items, cutoff, batch_size, BATCH_BYTES, workers, consume)
 
 
 def distances_within(network: WalkNetwork, sources: Attachments, targets: Attachments,
@@ -503,8 +339,8 @@ def distances_within(network: WalkNetwork, sources: Attachments, targets: Attach
         if row.size:
             parts.append((batch[row].astype(np.int64), tgt.astype(np.int64), cost))
 
-    use = _use_tiles(network, tiled)
-    _batches(network, sources, src_items, cutoff, batch_size, use, _workers(workers), consume)
+    use = use_tiles(network, tiled)
+    _batches(network, sources, src_items, cutoff, batch_size, use, tile_workers(workers), consume)
     if not parts:
         return empty
     s = np.concatenate([p[0] for p in parts])
@@ -596,8 +432,8 @@ def counts_within(network: WalkNetwork, sources: Attachments | Sequence[Attachme
             if return_nearest:
                 np.minimum.at(near, group[batch[row]] * nt + tgt, cost)
 
-    use = _use_tiles(network, tiled)
-    _batches(network, allsrc, src_items, cutoff, batch_size, use, _workers(workers), consume)
+    use = use_tiles(network, tiled)
+    _batches(network, allsrc, src_items, cutoff, batch_size, use, tile_workers(workers), consume)
     return result()
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from socialrisk.core.schema import POPULATION, walk_min_column
+
 log = logging.getLogger(__name__)
 
 #: IoD deciles of the most deprived fifth (1 = most deprived 10 % in England) ...
@@ -54,8 +56,8 @@ def weighted_median(values: np.ndarray | pd.Series, weights: np.ndarray | pd.Ser
     return float(x[np.searchsorted(cum, 0.5 * cum[-1])])
 
 
-def access_by_decile(areas: pd.DataFrame, access_column: str = "gp_walk_min",
-                     decile_column: str = "imd_decile", weight_column: str | None = "population"
+def access_by_decile(areas: pd.DataFrame, access_column: str = walk_min_column("gp"),
+                     decile_column: str = "imd_decile", weight_column: str | None = POPULATION
                      ) -> pd.DataFrame:
     """Median access per deprivation decile.
 
@@ -119,8 +121,8 @@ class FifthGap:
                 f"the most deprived fifth's is {abs(self.gap):.1f} {unit} {side}.")
 
 
-def fifth_gap(areas: pd.DataFrame, access_column: str = "gp_walk_min",
-              decile_column: str = "imd_decile", weight_column: str | None = "population"
+def fifth_gap(areas: pd.DataFrame, access_column: str = walk_min_column("gp"),
+              decile_column: str = "imd_decile", weight_column: str | None = POPULATION
               ) -> FifthGap:
     """Gap in median access between the most deprived and the least deprived fifth.
 

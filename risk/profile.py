@@ -8,6 +8,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from socialrisk.core.schema import (
+    AREA_ID,
+    AREA_NAME,
+    DRIVERS,
+    ISOLATION_RISK,
+    ISOLATION_RISK_DECILE,
+    POPULATION,
+    nearest_column,
+    walk_min_column,
+)
+
 log = logging.getLogger(__name__)
 
 DOMAIN_COLUMNS = ("access_score", "deprivation_score", "demographic_score")
@@ -62,7 +73,7 @@ def area_profile(areas: pd.DataFrame, area_id: str, categories: dict[str, str]) 
     KeyError
         When ``area_id`` is not in the table.
     """
-    hit = areas.index[areas["area_id"].astype(str) == str(area_id)]
+    hit = areas.index[areas[AREA_ID].astype(str) == str(area_id)]
     if len(hit) == 0:
         raise KeyError(f"no area {area_id!r}")
     row = areas.loc[hit[0]]
@@ -80,18 +91,18 @@ def area_profile(areas: pd.DataFrame, area_id: str, categories: dict[str, str]) 
             for c in DOMAIN_COLUMNS if c in areas.columns]
     acc = []
     for cat, label in categories.items():
-        col = f"{cat}_walk_min"
+        col = walk_min_column(cat)
         if col not in areas.columns:
             continue
-        acc.append({"category": cat, "label": label, "nearest_m": get(f"{cat}_nearest_m"),
+        acc.append({"category": cat, "label": label, "nearest_m": get(nearest_column(cat)),
                     "walk_min": get(col), "count_800m": get(f"{cat}_count_800m"),
                     "share_of_areas_better": share_worse(others[col], get(col), col)})
-    name = row.get("area_name", "")
+    name = row.get(AREA_NAME, "")
     return AreaProfile(
-        area_id=str(row["area_id"]), name=name if isinstance(name, str) else "",
-        population=get("population"), decile=get("isolation_risk_decile"),
-        risk=get("isolation_risk"),
-        drivers=row.get("drivers", "") if isinstance(row.get("drivers", ""), str) else "",
+        area_id=str(row[AREA_ID]), name=name if isinstance(name, str) else "",
+        population=get(POPULATION), decile=get(ISOLATION_RISK_DECILE),
+        risk=get(ISOLATION_RISK),
+        drivers=row.get(DRIVERS, "") if isinstance(row.get(DRIVERS, ""), str) else "",
         domains=pd.DataFrame(doms, columns=["domain", "score", "share_of_areas_lower"]),
         access=pd.DataFrame(acc, columns=["category", "label", "nearest_m", "walk_min",
                                           "count_800m", "share_of_areas_better"]))
@@ -118,11 +129,11 @@ def underserved(areas: pd.DataFrame, deciles: list[int] | None = None,
     """
     keep = pd.Series(True, index=areas.index)
     if deciles:
-        keep &= areas["isolation_risk_decile"].isin(deciles)
+        keep &= areas[ISOLATION_RISK_DECILE].isin(deciles)
     if category and beyond_min is not None:
-        col = f"{category}_walk_min"
+        col = walk_min_column(category)
         if col not in areas.columns:
             raise KeyError(f"the areas table has no {col!r}")
         keep &= pd.to_numeric(areas[col], errors="coerce") > beyond_min
-    return areas[keep].sort_values("isolation_risk", ascending=False, na_position="last",
+    return areas[keep].sort_values(ISOLATION_RISK, ascending=False, na_position="last",
                                    kind="stable")

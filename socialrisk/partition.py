@@ -65,6 +65,7 @@ from risk.rules import areas_from_origin_access
 from risk.snap import _edge_index
 from socialrisk.core.errors import ConfigError
 from socialrisk.core.network import Attachments, WalkNetwork
+from socialrisk.core.schema import AREA_ID, POPULATION
 from socialrisk.pipeline import Prepared, RunResult, compute, prepare
 from socialrisk.settings import Settings
 from socialrisk.stages import (
@@ -270,7 +271,7 @@ def clip_part(p: Prepared, part: int, own: np.ndarray, buffer_m: float,
             keep = series.index.isin(items)
             sup[cat] = (pd.Series(series.to_numpy()[keep],
                                   index=pos.loc[series.index[keep]].to_numpy()), note)
-    pop = p.origins["population"].to_numpy(dtype=float)[origin_items]
+    pop = p.origins[POPULATION].to_numpy(dtype=float)[origin_items]
     own_pos = np.searchsorted(origin_items, own)
     return PartInput(part=part, buffer_m=buffer_m, network=sub, amenities=am, origins=o_att,
                      population=pop, own=own_pos, supplies=sup, categories=categories,
@@ -297,7 +298,7 @@ def part_access(inp: PartInput) -> PartResult:
 
     t0 = time.perf_counter()
     snapped = Snapped(amenities=inp.amenities, amenity_rows={}, origins=inp.origins, report={})
-    origins = pd.DataFrame({"population": inp.population})
+    origins = pd.DataFrame({POPULATION: inp.population})
     values, dists, _ = origin_access_all(inp.network, snapped, origins, inp.taxonomy,
                                          access_params(inp.settings), supplies=inp.supplies,
                                          have_pop=inp.have_pop, categories=inp.categories,
@@ -333,7 +334,7 @@ def _patch_nearest(res: PartResult, dists: dict[str, np.ndarray], s: Settings) -
         oa = origin_access(d, empty, s.thresholds_m, s.walk_speed_kmh, category=cat)
         res.values[cols.nearest] = oa[cols.nearest].to_numpy()
         res.values[cols.walk_min] = oa[cols.walk_min].to_numpy()
-        res.values[f"{cat}_walk_min_slow"] = walk_minutes(d, s.slow_walk_speed_kmh)
+        res.values[cols.walk_min_slow] = walk_minutes(d, s.slow_walk_speed_kmh)
         res.dists[cat] = d
 
 
@@ -389,8 +390,8 @@ def partitioned_access(p: Prepared, parts: int = 4, by: str = "tiles", client=No
                         "NaN, not 0", cat)
 
     label = partition_areas(p.areas, parts, by)
-    area_part = pd.Series(label, index=p.areas["area_id"].to_numpy())
-    origin_part = area_part.reindex(p.origins["area_id"].to_numpy()).to_numpy()
+    area_part = pd.Series(label, index=p.areas[AREA_ID].to_numpy())
+    origin_part = area_part.reindex(p.origins[AREA_ID].to_numpy()).to_numpy()
     geoms = p.areas.geometry.to_numpy()
     pts = p.origins.geometry.to_numpy()
 

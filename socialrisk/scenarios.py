@@ -55,7 +55,20 @@ from risk.rules import (
 from risk.snap import snap_points
 from socialrisk.core.errors import InputError
 from socialrisk.core.network import Attachments
-from socialrisk.core.schema import minutes_to_metres
+from socialrisk.core.schema import (
+    AREA_ID,
+    AREA_NAME,
+    DRIVERS,
+    ISOLATION_RISK_DECILE,
+    NEAREST_SUFFIX,
+    POPULATION,
+    WALK_MIN_SUFFIX,
+    minutes_to_metres,
+    nearest_column,
+    score_column,
+    walk_min_column,
+)
+from socialrisk.core.schema import INDEX_COLUMNS as _SCHEMA_INDEX_COLUMNS
 from socialrisk.stages import access_params, origin_weights
 
 log = logging.getLogger(__name__)
@@ -64,8 +77,7 @@ __all__ = ["CategoryState", "ScenarioResult", "category_state", "add_facility",
            "remove_facility", "baseline_table", "INDEX_COLUMNS"]
 
 #: columns the index writes; everything else in the run's area table is index input
-INDEX_COLUMNS = ("access_score", "isolation_risk", "isolation_risk_rank",
-                 "isolation_risk_decile", "isolation_risk_missing", "drivers")
+INDEX_COLUMNS = (*_SCHEMA_INDEX_COLUMNS, "isolation_risk_missing", DRIVERS)
 
 
 @dataclass(frozen=True)
@@ -214,11 +226,11 @@ def baseline_table(result) -> pd.DataFrame:
     areas = result.areas
     t = pd.DataFrame(areas.drop(columns=areas.geometry.name))
     t = t.drop(columns=[c for c in INDEX_COLUMNS if c in t.columns])
-    t = t.drop(columns=[c for c in t.columns if c.endswith("_score")
-                        and c[: -len("_score")] in _domain_names(result)], errors="ignore")
-    t = t.set_index("area_id")
-    if "population" in t.columns:
-        t["population"] = t["population"].astype(float)
+    scores = {score_column(d) for d in _domain_names(result)}
+    t = t.drop(columns=[c for c in t.columns if c in scores], errors="ignore")
+    t = t.set_index(AREA_ID)
+    if POPULATION in t.columns:
+        t[POPULATION] = t[POPULATION].astype(float)
     return t
 
 
@@ -235,7 +247,7 @@ def _category_columns(prepared, state: CategoryState) -> pd.DataFrame:
 
     s, cat = prepared.settings, state.category
     origins = prepared.origins
-    pop = origins["population"].to_numpy(dtype=float)
+    pop = origins[POPULATION].to_numpy(dtype=float)
     have_pop = bool(np.isfinite(pop).all())
     supply = None
     if prepared.taxonomy[cat].capacity and have_pop:
@@ -270,18 +282,18 @@ def _finish(prepared, result, kind: str, state_old: CategoryState, state_new: Ca
         table[c] = new_cols[c].reindex(table.index).to_numpy()
     frame = _index(prepared, table)
     for c in frame.columns:
-        table[c] = frame[c].reindex(table.index).to_numpy() if c != "drivers" \
+        table[c] = frame[c].reindex(table.index).to_numpy() if c != DRIVERS \
             else frame[c].reindex(table.index).to_numpy(dtype=object)
 
     old_d, new_d = state_old.dist, state_new.dist
     changed = ~((old_d == new_d) | (np.isnan(old_d) & np.isnan(new_d)))
     affected = np.flatnonzero(changed)
     within_m = minutes_to_metres(within_min, s.walk_speed_kmh)
-    pop = prepared.origins["population"].to_numpy(dtype=float)
+    pop = prepared.origins[POPULATION].to_numpy(dtype=float)
     newly = (~(old_d <= within_m)) & (new_d <= within_m)
     lost = (old_d <= within_m) & ~(new_d <= within_m)
-    area = prepared.origins["area_id"].to_numpy()
-    ids = result.areas["area_id"].to_numpy()
+    area = prepared.origins[AREA_ID].to_numpy()
+    ids = result.areas[AREA_ID].to_numpy()
     have_pop = bool(np.isfinite(pop).all())
 
     def per_area(mask: np.ndarray) -> np.ndarray:
@@ -290,29 +302,29 @@ def _finish(prepared, result, kind: str, state_old: CategoryState, state_new: Ca
         return pd.Series(np.where(mask, pop, 0.0)).groupby(area).sum().reindex(
             ids, fill_value=0.0).to_numpy()
 
-    walk, near = f"{cat}_walk_min", f"{cat}_nearest_m"
-    old_areas = result.areas.set_index("area_id")
-    ch = pd.DataFrame(index=pd.Index(ids, name="area_id"))
-    if "area_name" in old_areas.columns:
-        ch["area_name"] = old_areas["area_name"].reindex(ids).to_numpy()
-    ch["population"] = old_areas["population"].reindex(ids).to_numpy(dtype=float)
-    for col, tag in ((walk, "walk_min"), (near, "nearest_m")):
+    walk, near = walk_min_column(cat), nearest_column(cat)
+    old_areas = result.areas.set_index(AREA_ID)
+    ch = pd.DataFrame(index=pd.Index(ids, name=AREA_ID))
+    if AREA_NAME in old_areas.columns:
+        ch[AREA_NAME] = old_areas[AREA_NAME].reindex(ids).to_numpy()
+    ch[POPULATION] = old_areas[POPULATION].reindex(ids).to_numpy(dtype=float)
+    for col, tag in ((walk, WALK_MIN_SUFFIX), (near, NEAREST_SUFFIX)):
         o = old_areas[col].reindex(ids).to_numpy(dtype=float) if col in old_areas.columns \
             else np.full(ids.size, np.nan)
         n = table[col].reindex(ids).to_numpy(dtype=float)
         ch[f"{cat}_{tag}_old"] = o
         ch[f"{cat}_{tag}_new"] = n
-        if tag == "walk_min":
+        if tag == WALK_MIN_SUFFIX:
             with np.errstate(invalid="ignore"):
-                ch[f"{cat}_walk_min_change"] = n - o
-    dec_old = pd.array(old_areas["isolation_risk_decile"].reindex(ids), dtype="Int64")
-    dec_new = pd.array(pd.Series(table["isolation_risk_decile"].reindex(ids).to_numpy(
+                ch[f"{walk}_change"] = n - o
+    dec_old = pd.array(old_areas[ISOLATION_RISK_DECILE].reindex(ids), dtype="Int64")
+    dec_new = pd.array(pd.Series(table[ISOLATION_RISK_DECILE].reindex(ids).to_numpy(
         dtype=float)).round(), dtype="Int64")
-    ch["isolation_risk_decile_old"] = dec_old
-    ch["isolation_risk_decile_new"] = dec_new
+    ch[f"{ISOLATION_RISK_DECILE}_old"] = dec_old
+    ch[f"{ISOLATION_RISK_DECILE}_new"] = dec_new
     ch["people_newly_within"] = per_area(newly)
     ch["people_no_longer_within"] = per_area(lost)
-    o_w, n_w = ch[f"{cat}_walk_min_old"].to_numpy(), ch[f"{cat}_walk_min_new"].to_numpy()
+    o_w, n_w = ch[f"{walk}_old"].to_numpy(), ch[f"{walk}_new"].to_numpy()
     walk_changed = ~np.isclose(o_w, n_w, rtol=0, atol=1e-9, equal_nan=True)
     dec_changed = (pd.Series(dec_old).fillna(-1).to_numpy()
                    != pd.Series(dec_new).fillna(-1).to_numpy())

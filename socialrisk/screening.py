@@ -205,7 +205,7 @@ def _minutes(m, speed_kmh: float):
 def screen_site(prepared, x: float | None = None, y: float | None = None, *,
                 polygon: BaseGeometry | None = None, crs: str | None = "EPSG:4326",
                 at: str = "edge", areas: pd.DataFrame | None = None,
-                within_m: float = 800.0) -> SiteScreening:
+                within_m: float = schema.BEYOND_M) -> SiteScreening:
     """Walking access from a site to every category, compared with the areas.
 
     Parameters
@@ -250,7 +250,7 @@ def screen_site(prepared, x: float | None = None, y: float | None = None, *,
             near_m, near_row, near_name = (math.inf if n_used else math.nan), -1, None
         count = float((d["walk_m"] <= within_m).sum()) if n_used else math.nan
         share = math.nan
-        col = f"{cat}_nearest_m"
+        col = schema.nearest_column(cat)
         if cmp_table is not None and col in cmp_table.columns and not math.isnan(near_m):
             vals = cmp_table[col].to_numpy(dtype=float)
             vals = vals[~np.isnan(vals)]

@@ -38,6 +38,7 @@ import pandas as pd
 from branca.element import MacroElement
 from jinja2 import Template
 
+from socialrisk.core import schema
 from socialrisk.core.data import embedded_file
 from socialrisk.core.sanitize import html_text
 
@@ -253,20 +254,21 @@ def lower_is_worse(column: str) -> bool:
 
 
 _SUFFIXES = [
-    (r"_nearest_m$", "Distance to the nearest {} (m)"),
-    (r"_walk_min_slow$", "Walking minutes to the nearest {} at 3 km/h"),
-    (r"_walk_min$", "Walking minutes to the nearest {}"),
+    (rf"_{schema.NEAREST_SUFFIX}$", "Distance to the nearest {} (m)"),
+    (rf"_{schema.SLOW_SUFFIX}$",
+     f"Walking minutes to the nearest {{}} at {schema.SLOW_WALK_SPEED_KMH:g} km/h"),
+    (rf"_{schema.WALK_MIN_SUFFIX}$", "Walking minutes to the nearest {}"),
     (r"_count_(\d+)m$", "Number of places within {1} m: {0}"),
     (r"_share_beyond_(\d+)m$", "Share of residents beyond {1} m of a {0}"),
     (r"_gravity$", "Gravity access to {}"),
     (r"_e2sfca$", "E2SFCA supply per 1,000 people: {}"),
-    (r"_unreachable_share$", "Share of residents who cannot reach a {}"),
+    (rf"_{schema.UNREACHABLE_SUFFIX}$", "Share of residents who cannot reach a {}"),
 ]
 _FIXED = {
-    "isolation_risk": "Isolation-risk score (0-100, higher = more risk)",
-    "isolation_risk_decile": "Isolation-risk decile (1 = highest risk)",
-    "isolation_risk_rank": "Isolation-risk rank (1 = highest risk)",
-    "population": "Population",
+    schema.ISOLATION_RISK: "Isolation-risk score (0-100, higher = more risk)",
+    schema.ISOLATION_RISK_DECILE: "Isolation-risk decile (1 = highest risk)",
+    schema.ISOLATION_RISK_RANK: "Isolation-risk rank (1 = highest risk)",
+    schema.POPULATION: "Population",
     "imd_score": "Index of Multiple Deprivation score",
     "imd_decile": "IMD decile in England (1 = most deprived)",
     "imd_rank": "IMD rank in England (1 = most deprived)",
@@ -307,13 +309,13 @@ def format_value(column: str, value: float) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "no data"
     v = float(value)
-    if column.endswith("_nearest_m"):
+    if column.endswith(f"_{schema.NEAREST_SUFFIX}"):
         return f"{v / 1000:.1f} km" if v >= 1000 else f"{v:.0f} m"
-    if "_walk_min" in column:
+    if f"_{schema.WALK_MIN_SUFFIX}" in column:
         return f"{v:.1f} min" if v < 10 else f"{v:.0f} min"
     if column.endswith("_share") or "_share_" in column or column.startswith("share_"):
         return f"{100 * v:.0f} %"
-    if re.search(r"(_rank|_decile|population)$", column) or column == "population":
+    if re.search(rf"(_rank|_decile|{schema.POPULATION})$", column) or column == schema.POPULATION:
         return f"{v:,.0f}"
     if re.search(r"_count_\d+m$", column):
         return f"{v:.1f}"
@@ -449,28 +451,28 @@ def add_choropleth(fmap: folium.Map, areas: gpd.GeoDataFrame, column: str, class
     -------
     folium.GeoJson
     """
-    cols = ["area_id", *[c for c in (tooltip_columns or []) if c in areas.columns
-                         and c not in ("area_id", column)]]
+    cols = [schema.AREA_ID, *[c for c in (tooltip_columns or []) if c in areas.columns
+                              and c not in (schema.AREA_ID, column)]]
     if column in areas.columns:
         cols.append(column)
     show = areas[cols + ["geometry"]].copy()
     show["geometry"] = show.geometry.simplify(0.00005, preserve_topology=True)
     for c in cols:
-        if c != "area_id" and pd.api.types.is_numeric_dtype(show[c]):
+        if c != schema.AREA_ID and pd.api.types.is_numeric_dtype(show[c]):
             show[c] = [format_value(c, v) for v in show[c].astype(float)]
-        elif c != "area_id":
+        elif c != schema.AREA_ID:
             show[c] = show[c].astype(str).str.slice(0, 300)
     show["_fill"] = [classes.colour_of(i) for i in range(len(show))]
     show["_line"] = ["#000000" if (highlight is not None and a == highlight) else "#555555"
-                     for a in show["area_id"]]
+                     for a in show[schema.AREA_ID]]
     show["_weight"] = [3.5 if (highlight is not None and a == highlight) else 0.5
-                       for a in show["area_id"]]
+                       for a in show[schema.AREA_ID]]
     # the tooltip shows the properties with innerHTML: escape every shown value
     # (a click handler gets area_id escaped too: html.unescape gives the id back)
     for c in cols:
         show[c] = [html_text(v) for v in show[c]]
     geojson = json.loads(show.to_json(na="null", drop_id=True))
-    aliases = [html_text(indicator_label(c)) if c != "area_id" else "Area" for c in cols]
+    aliases = [html_text(indicator_label(c)) if c != schema.AREA_ID else "Area" for c in cols]
     layer = folium.GeoJson(
         geojson, name=html_text(name or classes.title),
         style_function=lambda f: {"fillColor": f["properties"]["_fill"],
@@ -538,7 +540,7 @@ def add_amenity_layers(fmap: folium.Map, amenities: gpd.GeoDataFrame, labels: di
 
 def build_map(areas: gpd.GeoDataFrame, amenities: gpd.GeoDataFrame,
               labels: dict[str, str], tooltip_columns: list[str] | None = None,
-              attribution_extra: str = OGL_ATTRIBUTION, column: str = "isolation_risk_decile",
+              attribution_extra: str = OGL_ATTRIBUTION, column: str = schema.ISOLATION_RISK_DECILE,
               scheme: str = "deciles", basemap: bool = True) -> folium.Map:
     """Build the risk map of a run (``map.html``): self-contained, works offline.
 
@@ -569,7 +571,7 @@ def build_map(areas: gpd.GeoDataFrame, amenities: gpd.GeoDataFrame,
     fmap = base_map(tuple(a.total_bounds), basemap=basemap, attribution=attribution_extra)
     values = a[column] if column in a.columns else pd.Series(np.nan, index=a.index)
     classes = classify(values.astype(float), column, scheme, labels)
-    name = ("Isolation risk (decile, 1 = highest risk)" if column == "isolation_risk_decile"
+    name = ("Isolation risk (decile, 1 = highest risk)" if column == schema.ISOLATION_RISK_DECILE
             else classes.title)
     add_choropleth(fmap, a, column, classes, tooltip_columns, name=name)
     add_amenity_layers(fmap, amenities, labels)

@@ -139,6 +139,17 @@ def cli_error(argv: list[str], capsys, out: Path) -> str:
     return lines[0]
 
 
+@pytest.fixture
+def no_compute(monkeypatch):
+    """Fail the test if the computation starts: a bad input must be refused before it."""
+    from socialrisk import pipeline
+
+    def boom(settings):
+        raise AssertionError("the run started before its inputs and --out were checked")
+
+    monkeypatch.setattr(pipeline, "prepare", boom)
+
+
 @pytest.fixture(scope="session")
 def iow_prepared():
     """The embedded Isle of Wight, prepared and computed once per test session.
@@ -152,3 +163,22 @@ def iow_prepared():
     dep = [DeprivationSource(path=str(IOW_FILE7), kind="file7")] if IOW_FILE7.is_file() else []
     p = prepare(Settings(file7_download=False, quiet=True, deprivation=dep))
     return p, compute(p)
+
+
+@pytest.fixture(scope="module")
+def cowes_run(cowes, tmp_path_factory):
+    """A small real run (Cowes) with its app data saved once: ``(prepared, result, app)``.
+
+    Tests copy the ``app`` folder before tampering with it.
+    """
+    from socialrisk.pipeline import compute, prepare
+    from socialrisk.runstore import save_run
+    from socialrisk.settings import Settings
+
+    s = Settings(osm=str(cowes.pbf), areas=str(cowes.areas), area_id="lsoa11_code",
+                 file7_download=False, quiet=True, map=False)
+    p = prepare(s)
+    r = compute(p)
+    app = tmp_path_factory.mktemp("cowes_app") / "app"
+    save_run(p, r, app)
+    return p, r, app

@@ -119,19 +119,6 @@ def _reindex(app: Path) -> None:
     (app / "index.json").write_text(json.dumps(index))
 
 
-@pytest.fixture(scope="module")
-def cowes_run(cowes, tmp_path_factory):
-    from socialrisk.pipeline import compute, prepare
-    from socialrisk.runstore import save_run
-    from socialrisk.settings import Settings
-
-    s = Settings(osm=str(cowes.pbf), areas=str(cowes.areas), area_id="lsoa11_code",
-                 file7_download=False, quiet=True, map=False)
-    p = prepare(s)
-    r = compute(p)
-    app = tmp_path_factory.mktemp("cowes_app") / "app"
-    save_run(p, r, app)
-    return p, r, app
 
 
 @pytest.fixture

@@ -39,7 +39,6 @@ from geo.uploads import (
 )
 from risk.index import isolation_index
 from risk.normalise import minmax, zscore
-from socialrisk import pipeline
 from socialrisk.cli import _parser, main
 from socialrisk.core.errors import ConfigError, InputError, JoinError, clipped, shown
 from socialrisk.settings import DeprivationSource, DomainSpec, IndicatorSpec, load_settings
@@ -64,13 +63,6 @@ def _one_error_line(capsys) -> str:
     return lines[0]
 
 
-@pytest.fixture
-def no_compute(monkeypatch):
-    """Fail the test if the computation starts: the problem must be found before it."""
-    def boom(settings):
-        raise AssertionError("the run started before the settings were checked")
-
-    monkeypatch.setattr(pipeline, "run", boom)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@ Layers, bottom to top:
   outside itself.
 * ``geo`` (data in) and ``risk`` (computation): each imports only itself and the core;
   never each other.
-* ``socialrisk`` (settings, pipeline, outputs, CLI) above them, and ``socialrisk.ui`` (the
-  app's pages) on top: nothing below the app imports it.
+* ``socialrisk`` (settings, pipeline, outputs, CLI) above them, and ``socialrisk.ui`` and
+  ``socialrisk.app`` (the app's pages and its Streamlit script) on top: nothing below the app
+  imports them.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _imports(path: Path) -> list[tuple[str, list[str], bool]]:
 
 
 def _layer(module: str) -> str:
-    if module == "app" or module.startswith("socialrisk.ui"):
+    if module == "app" or module.startswith(("socialrisk.ui", "socialrisk.app")):
         return "ui"
     if module.startswith("socialrisk.core"):
         return "core"

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from socialrisk import pipeline
 from socialrisk.cli import main
 from socialrisk.core.errors import InputError
 from socialrisk.outdir import MARKER, check_out_dir
@@ -49,13 +48,6 @@ def _refused(argv: list[str], capsys) -> str:
     return lines[0]
 
 
-@pytest.fixture
-def no_compute(monkeypatch):
-    """Fail the test if the computation starts: a bad --out must be refused first."""
-    def boom(settings):
-        raise AssertionError("the run started before --out was checked")
-
-    monkeypatch.setattr(pipeline, "run", boom)
 
 
 def test_folder_with_user_files_is_refused_and_untouched(cowes, tmp_path, capsys, no_compute):

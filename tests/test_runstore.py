@@ -116,16 +116,6 @@ def test_iow_round_trip_gives_identical_numbers(iow_prepared, tmp_path):
     np.testing.assert_array_equal(d2.affected, d1.affected)
 
 
-@pytest.fixture(scope="module")
-def cowes_run(cowes, tmp_path_factory):
-    """A small real run (Cowes) saved once; tests copy the folder before tampering."""
-    s = Settings(osm=str(cowes.pbf), areas=str(cowes.areas), area_id="lsoa11_code",
-                 file7_download=False, quiet=True, map=False)
-    p = prepare(s)
-    r = compute(p)
-    folder = tmp_path_factory.mktemp("cowes_app") / "app"
-    save_run(p, r, folder)
-    return p, r, folder
 
 
 def test_small_run_round_trip(cowes_run):

@@ -14,6 +14,15 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from risk.profile import area_profile
+from socialrisk.core.schema import (
+    AREA_ID,
+    AREA_NAME,
+    ISOLATION_RISK,
+    ISOLATION_RISK_DECILE,
+    POPULATION,
+    nearest_column,
+    walk_min_column,
+)
 from socialrisk.outputs import map_areas
 from socialrisk.ui import loaded_result
 from socialrisk.ui.site import md_text
@@ -34,7 +43,7 @@ SCHEMES = {"Deciles": "deciles", "Quintiles": "quintiles", "10 equal intervals":
 
 def indicator_choices(areas: pd.DataFrame) -> list[str]:
     """Numeric columns with at least one value, isolation risk first."""
-    first = ["isolation_risk_decile", "isolation_risk", "access_score", "deprivation_score",
+    first = [ISOLATION_RISK_DECILE, ISOLATION_RISK, "access_score", "deprivation_score",
              "demographic_score", "imd_decile", "imd_score"]
     skip = {"n_origins", "origin_weight", "isolation_risk_missing"}
     num = [c for c in areas.columns if c not in skip and pd.api.types.is_numeric_dtype(areas[c])
@@ -75,7 +84,7 @@ def render(state) -> None:
     if clicked and clicked != selected:
         st.session_state["explore_area"] = clicked
         st.rerun()
-    ids = list(areas["area_id"].astype(str))
+    ids = list(areas[AREA_ID].astype(str))
     pick = st.selectbox("... or choose an area", ["(click the map)", *ids], key="explore_pick")
     if pick != "(click the map)" and pick != selected:
         st.session_state["explore_area"] = pick
@@ -91,7 +100,7 @@ def explore_map(a, amenities, labels: dict[str, str], column: str, scheme: str =
     """The page's map: areas ``a`` (EPSG:4326) by ``column``, the ``shown`` amenity layers."""
     classes = classify(a[column].astype(float), column, scheme, labels)
     fmap = base_map(tuple(a.total_bounds))
-    tips = [c for c in ["area_name", "population", "isolation_risk_decile"] if c in a.columns]
+    tips = [c for c in [AREA_NAME, POPULATION, ISOLATION_RISK_DECILE] if c in a.columns]
     add_choropleth(fmap, a, column, classes, tips, highlight=selected)
     if shown:
         add_amenity_layers(fmap, amenities[amenities["category"].isin(shown)], labels,
@@ -103,7 +112,7 @@ def _clicked_area(out) -> str | None:
     drawing = (out or {}).get("last_active_drawing") or {}
     props = drawing.get("properties") or {}
     # the map's properties are HTML-escaped (socialrisk.webmap): the id is unescaped
-    return html.unescape(str(props["area_id"])) if props.get("area_id") else None
+    return html.unescape(str(props[AREA_ID])) if props.get(AREA_ID) else None
 
 
 def _profile(areas: pd.DataFrame, area_id: str, labels: dict[str, str]) -> None:
@@ -116,10 +125,10 @@ def _profile(areas: pd.DataFrame, area_id: str, labels: dict[str, str]) -> None:
     st.subheader(f"Area {md_text(prof.area_id)}"
                  + (f" ({md_text(prof.name)})" if prof.name else ""))
     c1, c2, c3 = st.columns(3)
-    c1.metric("Population", format_value("population", prof.population))
+    c1.metric("Population", format_value(POPULATION, prof.population))
     c2.metric("Isolation-risk decile (1 = highest risk)",
-              format_value("isolation_risk_decile", prof.decile))
-    c3.metric("Isolation-risk score (0-100)", format_value("isolation_risk", prof.risk))
+              format_value(ISOLATION_RISK_DECILE, prof.decile))
+    c3.metric("Isolation-risk score (0-100)", format_value(ISOLATION_RISK, prof.risk))
     if prof.drivers:
         st.markdown(f"**What drives the risk here:** {md_text(prof.drivers)}.")
     if not prof.domains.empty:
@@ -130,14 +139,14 @@ def _profile(areas: pd.DataFrame, area_id: str, labels: dict[str, str]) -> None:
             f"Higher than (of {n - 1} other areas)":
                 [format_value("x_share", v) for v in prof.domains["share_of_areas_lower"]],
         }), hide_index=True)
-    weighted = "population" in areas.columns and areas["population"].notna().any()
+    weighted = POPULATION in areas.columns and areas[POPULATION].notna().any()
     st.markdown("**Nearest places by walking** ("
                 + ("population-weighted " if weighted else "")
                 + "means over the area's homes)")
     st.dataframe(pd.DataFrame({
         "Kind of place": prof.access["label"],
-        "Nearest": [format_value("x_nearest_m", v) for v in prof.access["nearest_m"]],
-        "Walk": [format_value("x_walk_min", v) for v in prof.access["walk_min"]],
+        "Nearest": [format_value(nearest_column("x"), v) for v in prof.access["nearest_m"]],
+        "Walk": [format_value(walk_min_column("x"), v) for v in prof.access["walk_min"]],
         "Places within 800 m": prof.access["count_800m"].round(1),
         "Other areas with a shorter walk":
             [format_value("x_share", v) for v in prof.access["share_of_areas_better"]],

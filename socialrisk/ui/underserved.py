@@ -15,6 +15,7 @@ import streamlit as st
 from risk.equity import access_by_decile, fifth_gap
 from risk.profile import underserved
 from risk.typology import typology
+from socialrisk.core import schema
 from socialrisk.core.sanitize import csv_safe
 from socialrisk.outputs import map_areas
 from socialrisk.rundir import geopackage_bytes
@@ -31,9 +32,9 @@ from socialrisk.webmap import (
 
 log = logging.getLogger(__name__)
 
-TYPE_COLUMNS = ["access_score", "deprivation_score", "demographic_score", "gp_walk_min",
-                "community_centre_walk_min", "transit_stop_count_800m", "share_60_plus",
-                "imd_score"]
+TYPE_COLUMNS = ["access_score", "deprivation_score", "demographic_score",
+                schema.walk_min_column("gp"), schema.walk_min_column("community_centre"),
+                "transit_stop_count_800m", "share_60_plus", "imd_score"]
 
 
 @st.cache_data(show_spinner="Grouping the areas ...", max_entries=16)
@@ -55,7 +56,7 @@ def render(state) -> None:
     labels = state.labels
     areas = r.areas
     st.header("Find underserved neighbourhoods")
-    cats = [c for c in labels if f"{c}_walk_min" in areas.columns]
+    cats = [c for c in labels if schema.walk_min_column(c) in areas.columns]
     c1, c2, c3 = st.columns([2, 2, 2])
     deciles = c1.multiselect("Isolation-risk deciles (1 = highest risk)", list(range(1, 11)),
                              default=[], key="under_deciles")
@@ -65,17 +66,17 @@ def render(state) -> None:
                         disabled=cat == "(any)")
     table = underserved(areas, deciles or None, None if cat == "(any)" else cat,
                         None if cat == "(any)" else float(minutes))
-    show_cols = [c for c in ["area_id", "area_name", "population", "isolation_risk",
-                             "isolation_risk_decile", "drivers", "access_score",
-                             "deprivation_score", "demographic_score",
-                             f"{cat}_walk_min" if cat != "(any)" else "gp_walk_min"]
+    show_cols = [c for c in [schema.AREA_ID, schema.AREA_NAME, schema.POPULATION,
+                             schema.ISOLATION_RISK, schema.ISOLATION_RISK_DECILE, schema.DRIVERS,
+                             "access_score", "deprivation_score", "demographic_score",
+                             schema.walk_min_column(cat if cat != "(any)" else "gp")]
                  if c in table.columns]
     st.caption(f"{len(table)} of {len(areas)} areas, highest isolation risk first.")
     event = st.dataframe(pd.DataFrame(table[show_cols]).round(2), hide_index=True,
                          key="under_table", on_select="rerun", selection_mode="single-row")
     rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
     if rows:
-        _zoom_map(areas, table, str(table["area_id"].iloc[rows[0]]), labels)
+        _zoom_map(areas, table, str(table[schema.AREA_ID].iloc[rows[0]]), labels)
     else:
         st.caption("Select a row to zoom the map to that area.")
     d1, d2 = st.columns(2)
@@ -96,7 +97,7 @@ def render(state) -> None:
         ecat = st.selectbox("Walking minutes to", cats, key="equity_cat",
                             index=cats.index("gp") if "gp" in cats else 0,
                             format_func=lambda c: labels.get(c, c))
-        col = f"{ecat}_walk_min"
+        col = schema.walk_min_column(ecat)
         by = access_by_decile(areas, col, "imd_decile")
         chart = by["median"].rename("Median walking minutes")
         chart.index = [f"{d}" for d in by.index]
@@ -139,13 +140,13 @@ def _zoom_map(areas, table, area_id: str, labels: dict[str, str]) -> None:
     from streamlit_folium import st_folium
 
 
-    a = map_areas(areas[areas["area_id"].isin(table["area_id"])]).to_crs("EPSG:4326")
+    a = map_areas(areas[areas[schema.AREA_ID].isin(table[schema.AREA_ID])]).to_crs("EPSG:4326")
     a = a.reset_index(drop=True)
-    one = a[a["area_id"] == area_id]
+    one = a[a[schema.AREA_ID] == area_id]
     fmap = base_map(tuple(one.total_bounds))
-    col = "isolation_risk_decile"
+    col = schema.ISOLATION_RISK_DECILE
     add_choropleth(fmap, a, col, classify(a[col].astype(float), col, labels=labels),
-                   ["area_name"], highlight=area_id)
+                   [schema.AREA_NAME], highlight=area_id)
     st_folium(fmap, height=380, use_container_width=True, key="under_map",
               returned_objects=[])
 

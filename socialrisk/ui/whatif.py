@@ -15,6 +15,13 @@ import streamlit as st
 
 from socialrisk.core.errors import InputError
 from socialrisk.core.sanitize import csv_safe
+from socialrisk.core.schema import (
+    AREA_ID,
+    AREA_NAME,
+    ISOLATION_RISK_DECILE,
+    POPULATION,
+    walk_min_column,
+)
 from socialrisk.scenarios import add_facility, baseline_table, category_state, remove_facility
 from socialrisk.ui.site import (
     ATTR,
@@ -139,9 +146,10 @@ def _show(res, labels: dict, r) -> None:
     else:
         c1.metric(f"People no longer within {res.within_min:g} minutes",
                   _people(res.people_no_longer_within))
-    c2.metric("Areas whose walk changes",
-              int((ch[f"{res.category}_walk_min_change"].abs() > 1e-9).sum()))
-    moved = ch["isolation_risk_decile_old"].fillna(-1) != ch["isolation_risk_decile_new"].fillna(-1)
+    walk = walk_min_column(res.category)
+    dec_old, dec_new = f"{ISOLATION_RISK_DECILE}_old", f"{ISOLATION_RISK_DECILE}_new"
+    c2.metric("Areas whose walk changes", int((ch[f"{walk}_change"].abs() > 1e-9).sum()))
+    moved = ch[dec_old].fillna(-1) != ch[dec_new].fillna(-1)
     c3.metric("Areas changing risk decile", int(moved.sum()))
     c4.metric("Recomputed in", f"{res.seconds:.2f} s")
     for n in res.notes:
@@ -152,14 +160,14 @@ def _show(res, labels: dict, r) -> None:
         st.info("No area changes: nobody's nearest place of this kind changed.")
         return
     table = pd.DataFrame({
-        "Area": show["area_id"],
-        "Name": show.get("area_name", pd.Series([""] * len(show))),
-        "Population": show["population"].round(0),
-        "Minutes before": show[f"{cat}_walk_min_old"].round(1),
-        "Minutes after": show[f"{cat}_walk_min_new"].round(1),
-        "Change": show[f"{cat}_walk_min_change"].round(2),
-        "Decile before": show["isolation_risk_decile_old"],
-        "Decile after": show["isolation_risk_decile_new"],
+        "Area": show[AREA_ID],
+        "Name": show.get(AREA_NAME, pd.Series([""] * len(show))),
+        "Population": show[POPULATION].round(0),
+        "Minutes before": show[f"{walk}_old"].round(1),
+        "Minutes after": show[f"{walk}_new"].round(1),
+        "Change": show[f"{walk}_change"].round(2),
+        "Decile before": show[dec_old],
+        "Decile after": show[dec_new],
         f"Newly within {res.within_min:g} min": show["people_newly_within"].round(0),
         f"No longer within {res.within_min:g} min": show["people_no_longer_within"].round(0),
     }).sort_values("Change")
