@@ -44,6 +44,7 @@ from geo.boundaries import BOUNDARIES_URL, LOOKUP_URL, lsoas_for_lad
 from geo.download import default_cache_dir
 from geo.online import lsoas_for_polygon, osm_from_polygon
 from geo.overpass import configure_osmnx, polygon_for_place
+from geo.pbf import PbfData
 from socialrisk.core.data import EMBEDDED_AREA_ID, EMBEDDED_AREAS, EMBEDDED_OSM, embedded_file
 from socialrisk.core.errors import DownloadError, InputError
 from socialrisk.settings import Settings
@@ -51,7 +52,7 @@ from socialrisk.settings import Settings
 log = logging.getLogger(__name__)
 
 #: ``(taxonomy, projected crs, areas in that crs) -> PbfData`` (downloads and records)
-OsmLoader = Callable[[Mapping, str, gpd.GeoDataFrame], object]
+OsmLoader = Callable[[Mapping, str, gpd.GeoDataFrame], PbfData]
 
 
 @dataclass

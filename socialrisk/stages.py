@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -107,7 +108,9 @@ def snap_all(network: WalkNetwork, amenities: gpd.GeoDataFrame, origins: gpd.Geo
              taxonomy: Mapping, max_snap_m: float, quiet: bool = False) -> Snapped:
     """Attach every amenity (per category) and every origin to the walking network."""
     am = amenities.to_crs(network.crs)
-    per_cat, rows, report = {}, {}, {"max_snap_m": max_snap_m, "categories": {}}
+    per_cat: dict[str, Attachments] = {}
+    rows: dict[str, np.ndarray] = {}
+    report: dict[str, Any] = {"max_snap_m": max_snap_m, "categories": {}}
     for cat in tqdm(list(taxonomy), desc="snapping", disable=quiet, leave=False):
         idx = np.flatnonzero(am["category"].to_numpy() == cat)
         rows[cat] = idx
@@ -188,7 +191,11 @@ def origin_access_all(network: WalkNetwork, snapped: Snapped, origins: pd.DataFr
     """
     cutoff = params.cutoff()
     pop = origins["population"].to_numpy(dtype=float)
-    per_origin, dists, report = [], {}, {}
+    if snapped.origins is None:
+        raise ValueError("the origins are not snapped to this network")
+    per_origin: list[pd.DataFrame] = []
+    dists: dict[str, np.ndarray] = {}
+    report: dict[str, Any] = {}
     for cat in tqdm(list(taxonomy), desc="access", disable=quiet, leave=False):
         att = snapped.amenities[cat]
         usable = att.snapped.sum() > 0 if categories is None else cat in categories
@@ -248,12 +255,13 @@ def assemble_areas(areas: gpd.GeoDataFrame, table: pd.DataFrame, index_frame: pd
     main: list[str] = []
     extra: list[str] = []
     for cat in taxonomy:
-        c = params.columns(cat)
-        count800 = c.count.get(800.0)
-        first = [c.nearest, c.walk_min] + ([count800] if count800 else [])
+        names = params.columns(cat)
+        count800 = names.count.get(800.0)
+        first = [names.nearest, names.walk_min] + ([count800] if count800 else [])
         main += first
-        extra += [x for x in [*c.count.values(), *c.share_beyond.values(), c.walk_min_slow,
-                              c.gravity, c.e2sfca, c.unreachable_share] if x not in first]
+        extra += [x for x in [*names.count.values(), *names.share_beyond.values(),
+                              names.walk_min_slow, names.gravity, names.e2sfca,
+                              names.unreachable_share] if x not in first]
     score_cols = [c for c in f.columns if c.endswith("_score")]
     if "access_score" not in score_cols:
         f["access_score"] = np.nan
