@@ -33,13 +33,23 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-def _imports(path: Path) -> list[tuple[str, list[str], bool]]:
-    """``(module, names, at module level)`` of every import of our own packages."""
+def _type_only(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _imports(path: Path, runtime: bool = False) -> list[tuple[str, list[str], bool]]:
+    """``(module, names, at module level)`` of every import of our own packages.
+
+    With ``runtime``, imports under ``if TYPE_CHECKING:`` (never run) are left out.
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"))
     top_level = {id(n) for n in tree.body}
     top_level |= {id(c) for n in tree.body if isinstance(n, ast.If) for c in n.body}
+    skip = {id(c) for n in tree.body if runtime and _type_only(n) for c in ast.walk(n)}
     found = []
     for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
                 and node.module.split(".")[0] in OWN:
             found.append((node.module, [a.name for a in node.names], id(node) in top_level))
@@ -121,7 +131,7 @@ def test_own_imports_sit_at_the_top_of_the_file():
 
 def test_no_import_cycles():
     mods = _modules()
-    graph = {name: {m for m, _, _ in _imports(path) if m in mods and m != name}
+    graph = {name: {m for m, _, _ in _imports(path, runtime=True) if m in mods and m != name}
              for name, path in mods.items()}
     for name in graph:  # importing a.b.c runs a/__init__ and a/b/__init__ first
         graph[name] |= {".".join(m.split(".")[:k]) for m in list(graph[name])
