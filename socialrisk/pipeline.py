@@ -27,6 +27,7 @@ from geo.taxonomy import amenities_frame, load_taxonomy
 from risk.index import isolation_index
 from risk.rules import unreachable_at_limit
 from socialrisk import __version__
+from socialrisk.core import schema
 from socialrisk.core.errors import DownloadError
 from socialrisk.outdir import check_out_dir
 from socialrisk.outputs import map_areas, sha256_file, write_run_outputs
@@ -210,27 +211,35 @@ def compute(p: Prepared, access: pd.DataFrame | None = None) -> RunResult:
 
 def run_and_write(settings: Settings) -> Path:
     """Run and write the outputs to ``settings.out``; returns the output directory."""
-
     check_out_dir(settings.out)  # a wrong --out fails now, not after the computation
     t0 = time.perf_counter()
     prepared = prepare(settings)
     res = compute(prepared)
     t1 = time.perf_counter()
+    out = write_run(prepared, res, settings.out, make_map=settings.map)
+    log.info("run: %.1f s in total (outputs %.1f s)", time.perf_counter() - t0,
+             time.perf_counter() - t1)
+    return out
 
+
+def write_run(prepared: Prepared, res: RunResult, out: str | Path, make_map: bool = True
+              ) -> Path:
+    """Write a computed run to the output folder ``out`` (see :mod:`socialrisk.outdir`).
+
+    ``areas.gpkg``, ``areas.csv``, ``amenities.gpkg``, ``map.html`` (unless
+    ``make_map`` is False), ``manifest.json`` and the app's data in ``app/``.
+    """
     def render(path: Path) -> None:
-        tips = [c for c in ["area_id", "population", "isolation_risk", "drivers"]
+        tips = [c for c in [schema.AREA_ID, schema.POPULATION, schema.ISOLATION_RISK,
+                            schema.DRIVERS]
                 if res.areas[c].notna().any()]  # e.g. no population column: no tooltip row
         build_map(map_areas(res.areas), res.amenities, res.labels, tips).save(str(path))
 
     def app_data(tmp: Path) -> None:  # what the app opens a run from (data-only files)
-
         save_run(prepared, res, tmp / APP_DATA_DIR)
 
-    out = write_run_outputs(settings.out, res.areas, res.amenities, res.amenity_polygons,
-                            res.manifest, render if settings.map else None, extra=app_data)
-    log.info("run: %.1f s in total (outputs %.1f s)", time.perf_counter() - t0,
-             time.perf_counter() - t1)
-    return out
+    return write_run_outputs(out, res.areas, res.amenities, res.amenity_polygons,
+                             res.manifest, render if make_map else None, extra=app_data)
 
 
 # ---------------------------------------------------------------- stages
