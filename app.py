@@ -1,71 +1,11 @@
-"""socialrisk's Streamlit app: ``streamlit run app.py`` (``-- --run DIR`` for a run's output).
+"""socialrisk's Streamlit app from the repository: ``streamlit run app.py`` (``-- --run DIR``
+for a run's output).
 
-Thin: the sidebar chooses the run; every tab is ``socialrisk.ui.<page>.render(state)``.
+A shim: the app is ``socialrisk/app/streamlit_app.py``, installed with the package and
+started by ``socialrisk app``. Streamlit runs this file again on every interaction, so
+it calls :func:`main` each time (importing alone would run the app only once).
 """
 
-from __future__ import annotations
-
-import argparse
-import logging
-import sys
-
-import streamlit as st
-
-from socialrisk.core.errors import SocialRiskError
-from socialrisk.ui import connect, explore, site, underserved, whatif
-from socialrisk.ui.state import load_state, save_upload
-
-log = logging.getLogger("socialrisk.app")
-
-
-def _args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="streamlit run app.py --")
-    parser.add_argument("--run", default="", help="output directory of a socialrisk run")
-    parser.add_argument("--deprivation", action="append", default=[],
-                        help="deprivation CSV for the Isle of Wight default (repeatable)")
-    args, _ = parser.parse_known_args(sys.argv[1:])
-    return args
-
-
-def main() -> None:
-    st.set_page_config(page_title="socialrisk", layout="wide")
-    args = _args()
-    with st.sidebar:
-        st.title("socialrisk")
-        st.caption("Social infrastructure and the risk of social isolation, area by area.")
-        run_dir = st.text_input("Run output directory (empty = Isle of Wight default)",
-                                value=args.run, key="run_dir",
-                                help="The --out directory of `socialrisk run`.")
-        dep_path = st.text_input("Deprivation CSV for the default (path)",
-                                 value=";".join(args.deprivation), key="dep_path",
-                                 help="e.g. the IoD 2025 File 7; several paths separated by ;")
-        upload = st.file_uploader("... or upload a deprivation CSV", type=["csv"],
-                                  key="dep_upload", max_upload_size=20)
-    deprivation = [p.strip() for p in dep_path.split(";") if p.strip()]
-    try:
-        if upload is not None:
-            deprivation.append(save_upload(upload.getvalue(), upload.name))
-        state = load_state(run_dir.strip() or None, tuple(deprivation))
-    except SocialRiskError as exc:
-        st.error(f"{exc}.")
-        st.stop()
-    except FileNotFoundError as exc:
-        st.error(f"{exc}. Check the path in the sidebar.")
-        st.stop()
-    except Exception as exc:  # never a traceback for what a run folder holds; details logged
-        log.exception("loading the run failed")
-        st.error(f"The run could not be loaded ({type(exc).__name__}); the details are in "
-                 f"the app's log.")
-        st.stop()
-    st.sidebar.caption(f"{len(state.result.areas)} areas; loaded in {state.seconds:.1f} s.")
-    areas = state.result.areas
-    if "imd_decile" not in areas.columns or areas["imd_decile"].isna().all():
-        st.sidebar.info("No deprivation data: access only. Give a File 7 CSV above for the "
-                        "deprivation domain and the equity view.")
-    tabs = st.tabs(["Explore", "Underserved", "Site", "What if", "Connect"])
-    for tab, page in zip(tabs, [explore, underserved, site, whatif, connect], strict=True):
-        with tab:
-            page.render(state)
-
+from socialrisk.app.streamlit_app import main
 
 main()

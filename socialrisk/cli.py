@@ -2,20 +2,27 @@
 
 ``socialrisk run`` computes access and isolation risk and writes the outputs;
 with no input flags it runs on the embedded Isle of Wight default. Every flag
-can also be set in a TOML config (``--config``); flags win.
+can also be set in a TOML config (``--config``); flags win. ``socialrisk app``
+starts the Streamlit app installed with the package.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
+import os
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
 from typing import Any, NoReturn
 
 from geo.taxonomy import load_taxonomy
+from geo.uploads import MAX_UPLOAD_BYTES
 from socialrisk import __version__
 from socialrisk.core import schema
 from socialrisk.core.errors import ConfigError, SocialRiskError, clipped, shown
@@ -85,7 +92,27 @@ def _parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("categories", help="list the amenity categories of a taxonomy")
     t.add_argument("--taxonomy", help="taxonomy TOML (default: the embedded one)")
+
+    a = sub.add_parser("app", help="start the Streamlit app (needs socialrisk[app])",
+                       description="Start the Streamlit app installed with socialrisk; stop it "
+                                   "with Ctrl-C. With no --run: the Isle of Wight default.")
+    a.add_argument("--run", metavar="DIR", help="output directory of a `socialrisk run` to open")
+    a.add_argument("--port", type=_port, help="port to serve on (default: Streamlit's, 8501)")
+    a.add_argument("--deprivation", action="append", metavar="CSV",
+                   help="deprivation CSV for the Isle of Wight default; repeat for several")
     return p
+
+
+def _port(text: str) -> int:
+    """``--port``: a whole number from 1 to 65535 (argparse makes the error one line)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 65535, not "
+                                         f"{shown(text)}")
+    return port
 
 
 def _configure_logging(quiet: bool, debug: bool) -> None:
@@ -120,6 +147,79 @@ def _categories(args: argparse.Namespace) -> int:
     return 0
 
 
+def app_script() -> Path:
+    """The app's Streamlit script installed with the package (``socialrisk/app/``).
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing (a broken install: reinstall socialrisk).
+    """
+    # found as a resource, not imported: the script imports the app's pages
+    script = Path(str(resources.files("socialrisk.app") / "streamlit_app.py"))
+    if not script.is_file():
+        raise ConfigError(f"the app's script {shown(str(script), 300)} is missing; reinstall "
+                          f"socialrisk: pip install \"socialrisk[app]\"")
+    return script
+
+
+def app_command(args: argparse.Namespace, script: str | Path | None = None) -> list[str]:
+    """The command line that starts the app: ``python -m streamlit run SCRIPT ... -- ...``.
+
+    The upload limit is given to the server (``--server.maxUploadSize``, in MB as
+    Streamlit counts them, MiB) so that Streamlit refuses a bigger request body
+    before the app sees it, wherever the app is started from (Streamlit reads
+    ``.streamlit/config.toml`` only in the current directory). After ``--`` come
+    the app's own options; paths are made absolute (a path starting with ``-``
+    then cannot be read as an option).
+    """
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script or app_script()),
+           "--server.maxUploadSize", str(MAX_UPLOAD_BYTES // (1024 * 1024)),
+           "--server.headless", "true"]
+    if args.port is not None:
+        cmd += ["--server.port", str(args.port)]
+    cmd.append("--")
+    if args.run:
+        cmd += ["--run", os.path.abspath(args.run)]
+    for csv in args.deprivation or []:
+        cmd += ["--deprivation", csv if "://" in csv else os.path.abspath(csv)]
+    return cmd
+
+
+def _app(args: argparse.Namespace) -> int:
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise ConfigError('the app needs streamlit: pip install "socialrisk[app]"')
+    if importlib.util.find_spec("streamlit_folium") is None:
+        raise ConfigError('the app needs streamlit-folium: pip install "socialrisk[app]"')
+    if args.run and not os.path.isdir(args.run):
+        raise ConfigError(f"--run {shown(args.run, 200)} is not a directory; give the --out "
+                          f"folder of a `socialrisk run`")
+    proc = subprocess.Popen(app_command(args))
+    try:
+        return _exit_code(proc.wait())
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: stop Streamlit too, and wait for it
+        return _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> int:
+    """Stop the app's server as Ctrl-C would; its exit code (killed after 15 s)."""
+    try:
+        proc.send_signal(signal.SIGINT if os.name == "posix" else signal.SIGTERM)
+        return _exit_code(proc.wait(timeout=15))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return _exit_code(proc.wait())
+    except KeyboardInterrupt:  # a second Ctrl-C: do not wait
+        proc.kill()
+        return _exit_code(proc.wait())
+
+
+def _exit_code(code: int) -> int:
+    """A child's exit code as a shell shows it (killed by signal N: 128 + N)."""
+    return 128 - code if code < 0 else code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 2 user error, 130 Ctrl-C or SIGTERM).
 
@@ -141,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with logging_redirect_tqdm():
             if args.command == "run":
                 return _run(args)
+            if args.command == "app":
+                return _app(args)
             return _categories(args)
     except SocialRiskError as exc:
         if debug:
