@@ -43,6 +43,10 @@ OUTPUT_NAMES = re.compile(r"(areas\.gpkg|areas\.csv|amenities\.gpkg|map\.html|ma
                           r"|app/[a-z0-9_]{1,64}\.(parquet|npz|json))")
 #: entries an operating system or a mount puts in an empty folder (never touched)
 _SYSTEM_ENTRIES = ("lost+found", ".DS_Store", "Thumbs.db", "desktop.ini", ".gitkeep")
+#: written first into every staging folder, so recovery removes only folders we made
+_SENTINEL = ".socialrisk-staging"
+#: held (flock) while a run writes into the folder, so two runs cannot mix their files
+_LOCK = ".socialrisk-lock"
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -129,15 +133,24 @@ def _safe_name(name: object) -> bool:
     return isinstance(name, str) and OUTPUT_NAMES.fullmatch(name) is not None
 
 
+def _linked(target: Path, name: str) -> bool:
+    """Whether ``name`` or a folder on its way inside ``target`` is a symbolic link."""
+    path = target
+    for part in name.split("/"):
+        path = path / part
+        if path.is_symlink():
+            return True
+    return False
+
+
 def _owned_files(target: Path) -> dict[str, str]:
     """``{relative path: sha256}`` of the files of ``target`` that socialrisk wrote.
 
     Raises :class:`InputError` when ``target`` holds files and no marker, or a
-    listed file was changed since it was written.
+    listed file was changed since it was written, or an output's folder is a link.
     """
-    _recover(target)
     visible = [p for p in target.iterdir() if not p.name.startswith((_PART, _OLD))
-               and p.name not in (MARKER, *_SYSTEM_ENTRIES)]
+               and p.name not in (MARKER, _LOCK, *_SYSTEM_ENTRIES)]
     marker = _read_marker(target)
     if marker is None:
         if visible:
@@ -145,7 +158,12 @@ def _owned_files(target: Path) -> dict[str, str]:
             raise InputError(f"--out {target} already holds files socialrisk did not write "
                              f"(e.g. {example!r}); give a new or empty folder, or the folder "
                              f"of a previous socialrisk run (nothing was changed)")
+        _recover(target, {})
         return {}
+    if (target / "app").is_symlink():
+        raise InputError(f"--out {target}: app is a symbolic link; socialrisk writes only "
+                         f"inside --out: remove the link or give another --out")
+    _recover(target, marker)
     owned: dict[str, str] = {}
     for name, rec in marker["files"].items():
         digest = rec.get("sha256") if isinstance(rec, dict) else None
@@ -154,7 +172,7 @@ def _owned_files(target: Path) -> dict[str, str]:
         path = target / name
         if not path.exists():
             continue
-        if path.is_symlink() or not path.is_file() or sha256_file(path) != digest:
+        if _linked(target, name) or not path.is_file() or sha256_file(path) != digest:
             raise InputError(f"--out {target}: {name} was changed after socialrisk wrote it; "
                              f"move it elsewhere or give another --out (nothing was changed)")
         owned[name] = digest
@@ -166,6 +184,9 @@ def write_marker(target: Path, files: dict[str, str], **extra: object) -> None:
     data = {"written_by": "socialrisk", **extra,
             "files": {k: {"sha256": v} for k, v in sorted(files.items())}}
     fd, tmp = tempfile.mkstemp(dir=target, prefix=f"{_PART}marker-")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a colleague re-runs too
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=1)
     os.replace(tmp, target / MARKER)
@@ -186,38 +207,53 @@ def _dead_pid(name: str, prefix: str) -> bool:
     return pid.isdigit() and not _pid_alive(int(pid))
 
 
-def _recover(target: Path) -> None:
-    """Undo what a killed run left in ``target``: its temp folder, a half-done swap."""
+def _recover(target: Path, marker: dict) -> None:
+    """Undo what a killed run left in ``target``: its staging folder, a half-done swap.
+
+    Only what socialrisk made is touched: staging folders holding our sentinel,
+    and (in a folder with our marker) files set aside during a swap whose
+    SHA-256 the marker recorded. Links are never followed.
+    """
     for p in target.glob(f"{_PART}*"):
-        if _dead_pid(p.name, _PART):
-            log.info("removing %s, left by an interrupted run", p)
-            if p.is_dir():
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                p.unlink(missing_ok=True)
-    for old in target.glob(f"{_OLD}*"):
-        if not old.is_dir() or not _dead_pid(old.name, _OLD):
+        if p.is_symlink() or not _dead_pid(p.name, _PART):
             continue
-        try:
-            marker = json.loads((target / MARKER).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            marker = {}
-        pending = marker.get("pending") if isinstance(marker, dict) else None
-        if isinstance(pending, dict):  # killed during the swap: roll back
-            log.warning("restoring the previous outputs of %s from an interrupted run", target)
-            for name, digest in pending.items():
-                p = target / name
-                if _safe_name(name) and p.is_file() and sha256_file(p) == digest:
-                    p.unlink()
-            for p in sorted(old.rglob("*")):
-                rel = p.relative_to(old).as_posix()
-                if p.is_file() and _safe_name(rel):
-                    (target / rel).parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(p, target / rel)
-            files = marker.get("files") if isinstance(marker.get("files"), dict) else {}
-            write_marker(target, {k: v["sha256"] for k, v in files.items()
-                                  if _safe_name(k) and isinstance(v, dict) and "sha256" in v})
-        shutil.rmtree(old, ignore_errors=True)
+        if p.is_dir() and (p / _SENTINEL).is_file():
+            log.info("removing %s, left by an interrupted run", p)
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.is_file() and p.name.startswith(f"{_PART}marker-"):
+            p.unlink(missing_ok=True)
+    files = marker.get("files") if isinstance(marker.get("files"), dict) else {}
+    recorded = {k: v["sha256"] for k, v in files.items()
+                if _safe_name(k) and isinstance(v, dict) and isinstance(v.get("sha256"), str)}
+    pending = marker.get("pending")
+    for old in target.glob(f"{_OLD}*"):
+        if old.is_symlink() or not old.is_dir() or not _dead_pid(old.name, _OLD) \
+                or not isinstance(pending, dict):
+            continue
+        log.warning("restoring the previous outputs of %s from an interrupted run", target)
+        for name, digest in pending.items():  # killed during the swap: roll back
+            p = target / name
+            if _safe_name(name) and not _linked(target, name) and p.is_file() \
+                    and sha256_file(p) == digest:
+                p.unlink()
+        for name, digest in recorded.items():
+            src = old / name
+            if not _linked(old, name) and src.is_file() and sha256_file(src) == digest \
+                    and not _linked(target, name):
+                (target / name).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, target / name)
+        write_marker(target, recorded)
+        _remove_if_empty(old)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove ``folder`` and its empty sub-folders; anything else in it stays."""
+    for p in sorted(folder.rglob("*"), key=lambda q: len(q.parts), reverse=True):
+        if p.is_dir() and not p.is_symlink():
+            with contextlib.suppress(OSError):
+                p.rmdir()
+    with contextlib.suppress(OSError):
+        folder.rmdir()
 
 
 @contextlib.contextmanager
@@ -251,8 +287,10 @@ def staging(out: str | os.PathLike[str]) -> Iterator[Path]:
     target = check_out_dir(out)
     created = not target.exists()
     target.mkdir(parents=True, exist_ok=True)
+    lock = _lock(target)
     tmp = Path(tempfile.mkdtemp(dir=target, prefix=f"{_PART}{os.getpid()}-"))
     try:
+        (tmp / _SENTINEL).write_text("socialrisk staging folder\n", encoding="utf-8")
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; outputs are for sharing
@@ -260,22 +298,54 @@ def staging(out: str | os.PathLike[str]) -> Iterator[Path]:
         publish(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if lock is not None:
+            _unlock(target, lock)
+            lock = None
         if created:
             with contextlib.suppress(OSError):
                 target.rmdir()
         raise
+    finally:
+        if lock is not None:
+            _unlock(target, lock)
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _unlock(target: Path, fh) -> None:
+    """Remove the lock file (still holding the lock), then release it."""
+    with contextlib.suppress(OSError):
+        (target / _LOCK).unlink()
+    fh.close()
+
+
+def _lock(target: Path):
+    """Hold an exclusive lock on ``target`` for this run (POSIX); another run is refused."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover (Windows: no lock)
+        return None
+    fh = open(target / _LOCK, "a+")  # noqa: SIM115 (held until the run ends)
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise InputError(f"--out {target}: another socialrisk run is writing there now; wait "
+                         f"for it to finish or give another --out") from None
+    return fh
 
 
 def publish(tmp: Path, target: Path) -> None:
     """Move every file of ``tmp`` into ``target``, replacing and removing only our own files."""
     new = {p.relative_to(tmp).as_posix(): sha256_file(p)
-           for p in sorted(tmp.rglob("*")) if p.is_file()}
+           for p in sorted(tmp.rglob("*")) if p.is_file() and p.name != _SENTINEL}
     owned = _owned_files(target)  # again: the folder may have changed during the run
     for name in new:
         if not _safe_name(name):  # a programming error, not a user's
             raise RuntimeError(f"{name} is not in outdir.OUTPUT_NAMES; add it there")
         dest = target / name
+        if _linked(target, name):
+            raise InputError(f"--out {target}: {name} or its folder is a symbolic link; "
+                             f"socialrisk writes only inside --out (nothing was changed)")
         if (dest.exists() or dest.is_symlink()) and name not in owned:
             raise InputError(f"--out {target}: {name} exists and was not written by "
                              f"socialrisk; move it elsewhere or give another --out "

@@ -104,6 +104,7 @@ def test_leftovers_of_a_killed_run_are_removed_by_the_next_run(cowes, previous):
                           capture_output=True, text=True, check=True)
     part = out / f".socialrisk-part-{int(dead.stdout)}-abc"
     part.mkdir()
+    (part / ".socialrisk-staging").write_text("socialrisk staging folder\n")
     (part / "areas.csv").write_text("half")
     live = out / f".socialrisk-part-{os.getpid()}-xyz"
     live.mkdir()

@@ -216,3 +216,79 @@ def test_check_is_fast_and_says_nothing_was_changed(tmp_path):
     with pytest.raises(InputError, match="nothing was changed"):
         check_out_dir(d)
     assert time.perf_counter() - t0 < 0.5
+
+
+def test_a_linked_app_folder_is_refused_and_its_target_untouched(cowes, tmp_path, capsys):
+    """A previous output whose app/ is a link elsewhere: nothing is written through it."""
+    import hashlib
+    import shutil
+
+    out = tmp_path / "out"
+    assert main(_argv(cowes, out)) == 0
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "config.json").write_text('{"mine": 1}')
+    shutil.rmtree(out / "app")
+    (out / "app").symlink_to(victim, target_is_directory=True)
+    marker = json.loads((out / MARKER).read_text())
+    marker["files"]["app/config.json"] = {
+        "sha256": hashlib.sha256(b'{"mine": 1}').hexdigest()}  # forged, with the right hash
+    (out / MARKER).write_text(json.dumps(marker))
+    before = _tree(victim)
+    assert "app is a symbolic link" in _refused(_argv(cowes, out), capsys)
+    assert _tree(victim) == before
+
+
+def test_recovery_never_follows_links_nor_removes_what_it_did_not_make(cowes, tmp_path,
+                                                                       capsys):
+    import subprocess
+    import sys
+
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True).stdout)
+    # a refused folder: nothing in it is touched, hidden names included
+    u = tmp_path / "u"
+    (u / f".socialrisk-part-{dead}-thesis").mkdir(parents=True)
+    (u / f".socialrisk-part-{dead}-thesis" / "thesis.docx").write_bytes(b"PK")
+    (u / f".socialrisk-old-{dead}").mkdir()
+    (u / f".socialrisk-old-{dead}" / "areas.csv").write_text("mine")
+    (u / "photos.txt").write_text("mine")
+    before = _tree(u)
+    assert "did not write" in _refused(_argv(cowes, u), capsys)
+    assert _tree(u) == before
+    # a previous output with a link named like a swap folder: files are never pulled in
+    out = tmp_path / "out"
+    assert main(_argv(cowes, out)) == 0
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "areas.csv").write_text("the user's own table")
+    (out / f".socialrisk-old-{dead}").symlink_to(victim, target_is_directory=True)
+    marker = json.loads((out / MARKER).read_text())
+    marker["pending"] = {}
+    (out / MARKER).write_text(json.dumps(marker))
+    ours = (out / "areas.csv").read_bytes()
+    check_out_dir(out)
+    assert (victim / "areas.csv").read_text() == "the user's own table"
+    assert (out / "areas.csv").read_bytes() == ours
+
+
+def test_a_second_run_writing_at_the_same_time_is_refused(cowes, tmp_path):
+    from socialrisk.outdir import staging
+
+    out = tmp_path / "out"
+    with staging(out) as tmp, pytest.raises(InputError, match="another socialrisk run"):
+        (tmp / "areas.csv").write_text("a")
+        with staging(out):
+            pass
+    assert not (out / ".socialrisk-lock").exists()
+    assert (out / "areas.csv").read_text() == "a"
+
+
+def test_the_marker_is_readable_like_the_other_outputs(cowes, tmp_path):
+    out = tmp_path / "out"
+    old = os.umask(0o022)
+    try:
+        assert main(_argv(cowes, out)) == 0
+    finally:
+        os.umask(old)
+    assert (out / MARKER).stat().st_mode & 0o777 == (out / "areas.csv").stat().st_mode & 0o777
