@@ -366,6 +366,10 @@ def load_run(folder: str | Path):
 def _load(folder: Path):
 
     _check((folder / INDEX).is_file(), f"{INDEX} is missing (an older or interrupted write)")
+    links = sorted(p.name for p in folder.iterdir() if p.is_symlink())
+    _check(not folder.is_symlink() and not links,
+           f"it holds a symbolic link ({_one_line(links[0] if links else folder.name, 40)}); "
+           f"app data is read only from files inside the run folder")
     index = _read_json(folder / INDEX)
     _check(isinstance(index, dict) and index.get("format") == FORMAT, f"{INDEX} is not "
                                                                       f"socialrisk app data")

@@ -109,7 +109,7 @@ def test_bad_run_directory_is_an_error_with_the_fix():
     at.run()
     at.text_input(key="run_dir").set_value("/nonexistent/run").run()
     assert not at.exception
-    assert "give the output directory of a socialrisk run" in at.error[0].value
+    assert "give the output directory of a socialrisk run" in _shown(at.error[0].value)
 
 
 @needs_shared
@@ -159,8 +159,9 @@ def test_run_directory_without_app_data_says_how_to_fix(tmp_path, monkeypatch):
     at = _app()
     at.run()
     assert not at.exception
-    assert at.error[0].value == (f"{out} was written by an older socialrisk without app data; "
-                                 f"run `socialrisk run ... --out {out}` again.")
+    assert _shown(at.error[0].value) == (
+        f"{out} was written by an older socialrisk without app data; "
+        f"run `socialrisk run ... --out {out}` again.")
 
 
 def test_explore_offers_the_map_as_html():
@@ -180,3 +181,10 @@ def test_selecting_an_underserved_row_draws_the_zoomed_map():
     at.run()
     _no_problem(at)
     assert not any("Select a row to zoom" in c.value for c in at.caption)
+
+
+def _shown(markdown: str) -> str:
+    """The text a user sees of markdown whose punctuation was escaped (``md_text``)."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown)

@@ -18,6 +18,7 @@ import streamlit as st
 from geo.uploads import MAX_UPLOAD_BYTES
 from socialrisk.core.errors import SocialRiskError
 from socialrisk.ui import connect, explore, site, underserved, whatif
+from socialrisk.ui.site import md_text
 from socialrisk.ui.state import load_state, save_upload
 
 log = logging.getLogger("socialrisk.app")
@@ -53,10 +54,10 @@ def main() -> None:
             deprivation.append(save_upload(upload.getvalue(), upload.name))
         state = load_state(run_dir.strip() or None, tuple(deprivation))
     except SocialRiskError as exc:
-        st.error(f"{exc}.")
+        st.error(f"{md_text(exc)}.")
         st.stop()
     except FileNotFoundError as exc:
-        st.error(f"{exc}. Check the path in the sidebar.")
+        st.error(f"{md_text(exc)}. Check the path in the sidebar.")
         st.stop()
     except Exception as exc:  # never a traceback for what a run folder holds; details logged
         log.exception("loading the run failed")
