@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,20 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", 0))
         self.rfile.read(length)
         self.do_GET()
+
+
+@contextlib.contextmanager
+def serve(handler: type) -> Iterator[type]:
+    """Serve ``handler`` (a request handler class) on 127.0.0.1; sets ``handler.url``."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    handler.url = f"http://127.0.0.1:{srv.server_address[1]}"
+    try:
+        yield handler
+    finally:
+        srv.shutdown()
+        srv.server_close()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import IOW_FILE7, needs_shared
+from conftest import IOW_FILE7, needs_shared, serve
 
 from geo.deprivation import file7_download
 from geo.download import cache_path, fetch
@@ -134,16 +134,11 @@ def server(bomb):
     stop = threading.Event()
     handler = type("H", (_Handler,), {"body": IOW_FILE7.read_bytes(), "bomb": bomb,
                                       "hits": {}, "stop": stop})
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    handler.url = f"http://127.0.0.1:{srv.server_address[1]}"
-    try:
-        yield handler
-    finally:
-        stop.set()
-        srv.shutdown()
-        srv.server_close()
+    with serve(handler):
+        try:
+            yield handler
+        finally:
+            stop.set()
 
 
 def _get(server, path: str, cache: Path, **kw) -> Path:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import http.server
 import json
 import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import IOW_FILE7, needs_shared
+from conftest import IOW_FILE7, needs_shared, serve
 
 from geo.deprivation import file7_download
 from geo.download import cache_path, fetch
@@ -74,15 +73,8 @@ class _Script(http.server.BaseHTTPRequestHandler):
 def server():
     handler = type("H", (_Script,), {"scripts": {}, "hits": {},
                                      "body": IOW_FILE7.read_bytes()})
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    handler.url = f"http://127.0.0.1:{srv.server_address[1]}"
-    try:
+    with serve(handler):
         yield handler
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 def _get(server, path, cache, **kw) -> Path:
