@@ -27,9 +27,10 @@ def _argv(cowes, out: Path) -> list[str]:
 
 
 def _snapshot(out: Path) -> dict[str, bytes]:
-    """Every file of the output folder but a killed run's hidden staging folder."""
+    """Every file of the output folder but a killed run's staging folder and lock file."""
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and not p.relative_to(out).as_posix().startswith(".socialrisk-part-")}
+            if p.is_file() and not p.relative_to(out).as_posix().startswith(".socialrisk-part-")
+            and p.name != ".socialrisk-lock"}  # a killed run's lock file (its lock is gone)
 
 
 @pytest.fixture
@@ -79,9 +80,16 @@ def test_sigkill_while_writing_keeps_previous_outputs(cowes, previous):
     assert res.returncode == -signal.SIGKILL
     assert _snapshot(out) == before  # the target is the previous run, never half-written
     # a killed process cannot clean up: what it leaves is its hidden staging folder in out/
+    # and its (released) lock file, both removed or reused by the next run
     assert [p.name for p in out.parent.iterdir() if p.name != "cache"] == ["out"]
     assert all(p.name.startswith(".socialrisk-part-") for p in out.iterdir()
-               if p.name.startswith(".") and p.name != ".socialrisk-outputs.json")
+               if p.name.startswith(".")
+               and p.name not in (".socialrisk-outputs.json", ".socialrisk-lock"))
+    from socialrisk.cli import main as run_again
+
+    assert run_again(_argv(cowes, out)) == 0  # the next run is not blocked by the leftovers
+    assert not [p for p in out.iterdir() if p.name.startswith((".socialrisk-part-",
+                                                                ".socialrisk-lock"))]
 
 
 def test_sigint_on_a_first_run_leaves_no_target(cowes, tmp_path):
