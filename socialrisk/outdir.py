@@ -192,19 +192,18 @@ def write_marker(target: Path, files: dict[str, str], **extra: object) -> None:
     os.replace(tmp, target / MARKER)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def _dead_pid(name: str, prefix: str) -> bool:
+def dead_pid(name: str, prefix: str) -> bool:
+    """Whether ``name`` (``PREFIX<pid>-...``) was made by a process of this machine now gone."""
     pid = name[len(prefix):].split("-", 1)[0]
-    return pid.isdigit() and not _pid_alive(int(pid))
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, ValueError, OSError):  # someone else's, or no pid
+        return False
+    return False
 
 
 def _recover(target: Path, marker: dict) -> None:
@@ -215,7 +214,7 @@ def _recover(target: Path, marker: dict) -> None:
     SHA-256 the marker recorded. Links are never followed.
     """
     for p in target.glob(f"{_PART}*"):
-        if p.is_symlink() or not _dead_pid(p.name, _PART):
+        if p.is_symlink() or not dead_pid(p.name, _PART):
             continue
         if p.is_dir() and (p / _SENTINEL).is_file():
             log.info("removing %s, left by an interrupted run", p)
@@ -227,7 +226,7 @@ def _recover(target: Path, marker: dict) -> None:
                 if _safe_name(k) and isinstance(v, dict) and isinstance(v.get("sha256"), str)}
     pending = marker.get("pending")
     for old in target.glob(f"{_OLD}*"):
-        if old.is_symlink() or not old.is_dir() or not _dead_pid(old.name, _OLD) \
+        if old.is_symlink() or not old.is_dir() or not dead_pid(old.name, _OLD) \
                 or not isinstance(pending, dict):
             continue
         log.warning("restoring the previous outputs of %s from an interrupted run", target)
@@ -350,10 +349,10 @@ def publish(tmp: Path, target: Path) -> None:
             raise InputError(f"--out {target}: {name} exists and was not written by "
                              f"socialrisk; move it elsewhere or give another --out "
                              f"(nothing was changed)")
-    old = target / f"{_OLD}{os.getpid()}"
     with _signals_deferred():
         write_marker(target, owned, pending=new)
-        old.mkdir(exist_ok=True)
+        # a fresh folder: a same-named link or folder of someone else's is never used
+        old = Path(tempfile.mkdtemp(dir=target, prefix=f"{_OLD}{os.getpid()}-"))
         for name in owned:
             src = target / name
             if src.is_file():

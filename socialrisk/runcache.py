@@ -29,6 +29,7 @@ from geo.taxonomy import default_taxonomy_path
 from socialrisk import __version__, runstore
 from socialrisk.core.data import EMBEDDED_AREAS, EMBEDDED_OSM, embedded_file
 from socialrisk.core.errors import InputError
+from socialrisk.outdir import dead_pid
 from socialrisk.outputs import sha256_file
 from socialrisk.pipeline import compute, prepare
 from socialrisk.runstore import load_run, save_run
@@ -125,21 +126,10 @@ def _atomic_save(path: Path, prepared, result) -> None:
         raise
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):  # someone else's, or not a pid
-        return True
-    return True
-
-
 def _tidy(path: Path) -> None:
     """Remove temporary folders of ``path`` left by killed processes (``.KEY.part-PID-*``)."""
     prefix = f".{path.name}.part-"
     for p in path.parent.glob(f"{prefix}*"):
-        pid = p.name[len(prefix):].split("-", 1)[0]
-        if pid.isdigit() and not _pid_alive(int(pid)):
+        if not p.is_symlink() and dead_pid(p.name, prefix):
             log.info("removing %s, left by an interrupted run", p)
             shutil.rmtree(p, ignore_errors=True)
