@@ -2,7 +2,11 @@
 
 Any table with one row per area code can feed the index: the official IoD
 "File 7" (:mod:`geo.deprivation`), Census 2021 TS011
-(:mod:`geo.census`) or a user's own CSV. This module reads CSVs the
+(:mod:`geo.census`), Census TS038/TS054 and any Nomis bulk table
+(:mod:`geo.census_tables`), the IoD2025 indicators (:mod:`geo.indicators`),
+tidy IoD and WIMD tables (:mod:`geo.imd_tidy`, :mod:`geo.wimd`) or a user's
+own CSV; LSOA 2011 tables are converted to LSOA 2021 areas with the ONS lookup
+(:mod:`geo.lookup`). This module reads CSVs the
 way people actually save them (comma, semicolon, tab or pipe; UTF-8 with or
 without a byte-order mark, UTF-16 from Excel, Windows-1252/Latin-1; thousands
 separators; ``n/a``, ``-``, ``..`` for missing values), finds the column that
@@ -44,6 +48,8 @@ from geo.csvtable import (
 )
 from geo.deprivation import is_file7, read_file7
 from geo.download import default_cache_dir, fetch
+from geo.imd_tidy import code_year_of, rename_for_table
+from geo.indicators import READERS, detect_indicator_kind
 from geo.join import (
     JoinReport,
     detect_code_column,
@@ -53,6 +59,7 @@ from geo.join import (
     normalise_codes,
     select_columns,
 )
+from geo.lookup import convert_for_areas
 from socialrisk.core.errors import InputError, JoinError, shown
 
 log = logging.getLogger(__name__)
@@ -60,6 +67,7 @@ log = logging.getLogger(__name__)
 
 def table_for_areas(path: str | Path, area_ids: Sequence[Any], code_column: str = "",
                     columns: dict[str, str] | None = None, *, strict: bool = False,
+                    lookup: str = "", child_weights: pd.Series | None = None,
                     ) -> tuple[pd.DataFrame, JoinReport]:
     """Read a generic CSV and join its numeric columns to the areas.
 
@@ -78,6 +86,10 @@ def table_for_areas(path: str | Path, area_ids: Sequence[Any], code_column: str 
         own name.
     strict : bool
         Areas without a row are an error (see :func:`join_to_areas`).
+    lookup, child_weights : str, Series
+        The ONS LSOA 2011 -> 2021 lookup CSV and the areas' population: a table
+        of LSOA 2011 codes joined to LSOA 2021 areas is converted first
+        (:func:`geo.lookup.convert_for_areas`).
 
     Returns
     -------
@@ -116,9 +128,14 @@ def table_for_areas(path: str | Path, area_ids: Sequence[Any], code_column: str 
         if left_out:  # say why the columns of numbers are not numeric
             raise InputError(f"{exc}; {left_out[0]}") from exc
         raise
+    converted: list[str] = []
+    if lookup:
+        body, converted = convert_for_areas(body, area_ids, lookup, code_year=code_year_of(
+            code_column), child_weights=child_weights, strict=strict)
     out, report = join_to_areas(body, area_ids, source=source, kind="table",
                                 code_column=code_column, n_rows=len(df),
                                 duplicate_codes=repeated, strict=strict)
+    report.notes[:0] = converted
     for note in left_out:
         log.warning("%s", note)
         report.notes.append(note)
@@ -152,14 +169,23 @@ def _numbers_with_text(df: pd.DataFrame, name: str) -> list[str]:
 
 
 def detect_kind(path: str | Path) -> str:
-    """``"file7"``, ``"ts011"`` or ``"table"`` from a CSV's header."""
+    """The kind of a CSV from its header: one of :data:`KINDS` but ``"auto"``.
+
+    ``"file7"``, ``"ts011"``, then the layouts of :func:`geo.indicators.detect_indicator_kind`
+    (``"ts038"``, ``"ts054"``, ``"nomis"``, ``"iod_indicators"``, ``"wimd"``,
+    ``"imd"``), else ``"table"``.
+    """
 
     header = read_header(path)
     if is_file7(header):
         return "file7"
     if is_ts011(header):
         return "ts011"
-    return "table"
+    return detect_indicator_kind(path, header) or "table"
+
+
+#: The kinds of table ``kind =`` may name.
+KINDS = ("auto", "file7", "ts011", *READERS, "table")
 
 
 #: Size cap (decompressed bytes) and wall-clock limit (s) of a deprivation table given by URL.
@@ -196,19 +222,28 @@ def _fetch_source(url: str, kind: str, cache_dir: str | Path | None) -> Path:
 
 
 def load_source(source: Any, area_ids: Sequence[Any], cache_dir: str | Path | None = None,
-                *, strict: bool = False) -> tuple[pd.DataFrame, JoinReport]:
+                *, strict: bool = False, lookup: str = "",
+                child_weights: pd.Series | None = None) -> tuple[pd.DataFrame, JoinReport]:
     """Read and join one :class:`~socialrisk.settings.DeprivationSource`.
 
     ``source.path`` may be a local file or an ``http(s)://`` URL (downloaded once
-    into ``cache_dir``). ``kind="auto"`` detects File 7 and TS011 by header; a
-    File 7 or TS011 ``columns`` mapping selects and renames their tidy columns.
+    into ``cache_dir``). ``kind="auto"`` detects every layout of :data:`KINDS` by
+    header. For a recognised layout, ``columns`` selects and renames its tidy
+    columns (keys may also be the file's own headers); with ``kind="auto"``, a
+    ``columns`` mapping whose keys are all the file's own headers reads it as a
+    plain table (the mapping decides the names). A plain table's columns
+    spelled like IMD domains (``IMD_decile``, ``Income_score``) get the tidy
+    names (:func:`geo.imd_tidy.rename_for_table`), said in the report's notes.
     ``strict``: areas without a row are a :class:`JoinError` (:func:`join_to_areas`).
+    ``lookup``: the ONS LSOA 2011 -> 2021 lookup; a table of LSOA 2011 codes
+    joined to LSOA 2021 areas is converted with it (:mod:`geo.lookup`), its
+    counts split by ``child_weights`` (population by area id) when given.
     """
 
     kind = (source.kind or "auto").lower()
-    if kind not in ("auto", "file7", "ts011", "table"):
-        raise InputError(f"deprivation source {source.path}: kind must be auto, file7, ts011 or "
-                         f"table, not {shown(source.kind)}")
+    if kind not in KINDS:
+        raise InputError(f"deprivation source {source.path}: kind must be "
+                         f"{', '.join(KINDS[:-1])} or {KINDS[-1]}, not {shown(source.kind)}")
     path_str = str(source.path)
     if path_str.startswith(("http://", "https://")):
         path = _fetch_source(path_str, kind, cache_dir)
@@ -220,30 +255,65 @@ def load_source(source: Any, area_ids: Sequence[Any], cache_dir: str | Path | No
                              f"(e.g. --deprivation File_7.csv)")
     if kind == "auto":
         kind = detect_kind(path)
+        if kind in READERS and source.columns and set(source.columns) <= set(read_header(path)):
+            kind = "table"  # the mapping names the file's own headers
         log.info("%s: detected %s", path.name, kind)
     if kind == "table":
         out, report = table_for_areas(path, area_ids, source.code_column, source.columns or None,
-                                      strict=strict)
+                                      strict=strict, lookup=lookup, child_weights=child_weights)
         report.source = path_str
+        _lookup_hint(report, lookup)
+        renames = {} if source.columns else rename_for_table(out.columns)
+        if renames:
+            out = out.rename(columns=renames)
+            report.columns = list(out.columns)
+            report.notes.append(f"{path.name}: columns renamed to the tidy deprivation names: "
+                                f"{', '.join(f'{a} -> {b}' for a, b in renames.items())}")
         return out, report
-    reader = read_file7 if kind == "file7" else read_ts011
+    reader = {"file7": read_file7, "ts011": read_ts011, **READERS}[kind]
     table = reader(path)
-    n_rows = int(table.attrs.get("n_rows", len(table)))
+    attrs = dict(table.attrs)
+    n_rows = int(attrs.get("n_rows", len(table)))
     if source.columns:
-        unknown = [c for c in source.columns if c not in table.columns]
-        if unknown:
-            raise InputError(f"{path.name}: {kind} has no column {shown(unknown[0])} named in "
-                             f"columns; its columns are {listing(table.columns, 30)}")
-        table = table[list(source.columns)].rename(columns=source.columns)
+        table = _pick_columns(table, source.columns, attrs.get("renamed", {}), path.name, kind)
     table.index = pd.Index(normalise_codes(table.index).to_numpy(), name="code", dtype="object")
-    return join_to_areas(table, area_ids, source=path_str, kind=kind,
-                         code_column=str(table.attrs.get("code_column", "")), n_rows=n_rows,
-                         code_year=str(table.attrs.get("code_year", "")), strict=strict)
+    converted: list[str] = []
+    if lookup:
+        table, converted = convert_for_areas(table, area_ids, lookup,
+                                             code_year=str(attrs.get("code_year", "")),
+                                             child_weights=child_weights, strict=strict)
+    out, report = join_to_areas(table, area_ids, source=path_str, kind=kind,
+                                code_column=str(attrs.get("code_column", "")), n_rows=n_rows,
+                                code_year="" if converted else str(attrs.get("code_year", "")),
+                                strict=strict)
+    report.notes[:0] = converted + list(attrs.get("notes", []))
+    _lookup_hint(report, lookup)
+    return out, report
+
+
+def _lookup_hint(report: JoinReport, lookup: str) -> None:
+    """Name the setting that converts LSOA 2011 tables when the join says a lookup is needed."""
+    if not lookup and any("LSOA 2011 and 2021 codes differ" in n for n in report.notes):
+        report.notes.append(f"{Path(report.source).name}: set lsoa_lookup = \"FILE.csv\" (the ONS "
+                            f"LSOA 2011 to LSOA 2021 lookup) to convert its LSOA 2011 codes")
+
+
+def _pick_columns(table: pd.DataFrame, columns: dict[str, str], renamed: dict[str, str],
+                  name: str, kind: str) -> pd.DataFrame:
+    """Select and rename ``columns`` (keys: tidy names, or the file's own headers)."""
+    by_header = {k.lower(): v for k, v in renamed.items()}
+    keys = {k: k if k in table.columns else by_header.get(k.lower(), k) for k in columns}
+    unknown = [k for k, tidy in keys.items() if tidy not in table.columns]
+    if unknown:
+        raise InputError(f"{name}: {kind} has no column {shown(unknown[0])} named in "
+                         f"columns; its columns are {listing(table.columns, 30)}")
+    picked = table[list(keys.values())]
+    return picked.set_axis([columns[k] for k in keys], axis=1)
 
 
 def load_area_data(sources: Sequence[Any], area_ids: Sequence[Any],
                    cache_dir: str | Path | None = None, *, strict: bool = False,
-                   ) -> tuple[pd.DataFrame, list[JoinReport]]:
+                   lookup: str = "") -> tuple[pd.DataFrame, list[JoinReport]]:
     """Read every deprivation/census source and join them all to the areas.
 
     Parameters
@@ -258,6 +328,11 @@ def load_area_data(sources: Sequence[Any], area_ids: Sequence[Any],
         ``--strict``: a :class:`JoinError` instead of a note when a table
         leaves areas without data or a column has to be renamed because an
         earlier table gave one of the same name.
+    lookup : str
+        Path of the ONS LSOA 2011 -> 2021 lookup (setting ``lsoa_lookup``): a
+        table of LSOA 2011 codes joined to LSOA 2021 areas is converted with it
+        (:mod:`geo.lookup`); counts are split by the population an earlier
+        source gave (``population`` or ``census_residents``), else equally.
 
     Returns
     -------
@@ -271,7 +346,10 @@ def load_area_data(sources: Sequence[Any], area_ids: Sequence[Any],
     combined = pd.DataFrame(index=pd.Index(ids, name="area_id"))
     reports: list[JoinReport] = []
     for i, source in enumerate(sources, start=1):
-        part, report = load_source(source, ids, cache_dir, strict=strict)
+        weights = next((combined[c] for c in ("population", "census_residents")
+                        if c in combined.columns), None)
+        part, report = load_source(source, ids, cache_dir, strict=strict, lookup=lookup,
+                                   child_weights=weights)
         clashes = {c: f"{c}_{i}" for c in part.columns if c in combined.columns}
         if clashes:
             part = part.rename(columns=clashes)
