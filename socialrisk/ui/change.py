@@ -1,0 +1,95 @@
+"""Page: what changed between two runs (:mod:`socialrisk.compare`).
+
+Two run folders (earlier first; the later defaults to the loaded run), an
+optional LSOA 2011 -> 2021 lookup, then the headline figures on the earlier
+run's scale, the settings that differ, the areas that moved most and why,
+population within 10 minutes before and after, and ``change.csv`` to download.
+Works without a loaded run. Every outside text goes through ``md_text`` or a
+dataframe cell (never HTML).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import pandas as pd
+import streamlit as st
+
+from socialrisk.compare import compare_runs, read_run
+from socialrisk.core.errors import SocialRiskError
+from socialrisk.core.sanitize import csv_safe
+from socialrisk.ui.site import md_text
+
+log = logging.getLogger(__name__)
+
+
+@st.cache_data(show_spinner="Comparing the runs ...", max_entries=4)
+def _compare(before: str, after: str, lookup: str):
+    comp = compare_runs(read_run(before), read_run(after), lookup=lookup or None)
+    table = pd.DataFrame(comp.change.drop(columns=comp.change.geometry.name))
+    return table, comp.summary
+
+
+def _pct(x) -> str:
+    return "-" if x is None or not math.isfinite(float(x)) else f"{100 * float(x):.1f} %"
+
+
+def render(state) -> None:
+    """The Change tab."""
+    st.header("What changed between two runs")
+    st.caption("Give two `socialrisk run --out` folders (or a what-if saved as a run). Scores "
+               "are compared on the earlier run's scale, so an area whose inputs did not "
+               "change keeps its score; raw indicators come first.")
+    default_after = st.session_state.get("run_dir", "") or ""
+    c1, c2 = st.columns(2)
+    before = c1.text_input("Earlier run folder", key="change_before")
+    after = c2.text_input("Later run folder", value=default_after, key="change_after")
+    lookup = st.text_input("LSOA 2011 -> 2021 lookup CSV (only when the earlier run has "
+                           "LSOA 2011 areas)", key="change_lookup")
+    if not before.strip() or not after.strip():
+        st.info("Give both run folders to compare them.")
+        return
+    try:
+        table, s = _compare(before.strip(), after.strip(), lookup.strip())
+    except SocialRiskError as exc:
+        st.error(f"{md_text(exc)}.")
+        return
+    except Exception as exc:  # a folder's contents never give a traceback; details logged
+        log.exception("comparing the runs failed")
+        st.error(f"The runs could not be compared ({type(exc).__name__}); the details are in "
+                 f"the app's log.")
+        return
+    for note in s.get("notes", []):
+        st.warning(md_text(note))
+    fr = s["fixed_reference"]
+    m = st.columns(5)
+    m[0].metric("Areas compared", f"{s['areas_compared']:,}")
+    m[1].metric("Lower risk", f"{fr['areas_better']:,}")
+    m[2].metric("Higher risk", f"{fr['areas_worse']:,}")
+    m[3].metric("Unchanged", f"{fr['areas_unchanged']:,}")
+    nc = s["not_compared"]
+    m[4].metric("Not compared", f"{len(nc['only_before']) + len(nc['only_after']):,}")
+    changed = [r["input"] for r in s["inputs"] if r["changed"]]
+    st.markdown("**Inputs changed:** " + (md_text(", ".join(changed)) if changed else "none"))
+    st.subheader("Areas that moved most, and why")
+    movers = pd.DataFrame(s["top_movers"])
+    if movers.empty:
+        st.info("No area's score changed on the earlier run's scale.")
+    else:
+        st.dataframe(movers, hide_index=True, use_container_width=True)
+    st.subheader(f"Population within {s['before']['within_min']:g} minutes' walk")
+    rows = []
+    labels = getattr(state, "labels", {}) or {}
+    for cat, rb in s["before"]["categories"].items():
+        ra = s["after"]["categories"].get(cat, {})
+        rows.append({"category": labels.get(cat, cat),
+                     "people before": rb.get("population_within"),
+                     "people after": ra.get("population_within"),
+                     "share before": _pct(rb.get("share_within")),
+                     "share after": _pct(ra.get("share_within"))})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+    st.caption(md_text(f"Before: {s['before']['within_method']}. After: "
+                       f"{s['after']['within_method']}."))
+    st.download_button("Download change.csv", csv_safe(table).to_csv(index=False),
+                       file_name="change.csv", mime="text/csv", key="change_csv")
