@@ -151,6 +151,18 @@ _NAMED: dict[str, tuple[str, Formatter, bool]] = {
     "share_60_plus": ("share aged 60+", format_percent, True),
     "share_0_15": ("share aged 0-15", format_percent, True),
     "hh_deprived_2plus_share": ("households deprived in 2+ dimensions", format_percent, True),
+    "disabled_share": ("residents disabled under the Equality Act", format_percent, True),
+    "rented_share": ("households renting their home", format_percent, True),
+    "social_rented_share": ("households in social rented homes", format_percent, True),
+    "private_rented_share": ("households renting privately", format_percent, True),
+    "illness_disability_ratio": ("comparative illness and disability ratio", _fixed(0),
+                                 True),
+    "mental_health": ("mental health indicator (IoD)", _fixed(2), True),
+    "english_proficiency": ("adults with low skills or English proficiency", format_percent,
+                            True),
+    "broadband": ("broadband speed indicator (IoD)", _fixed(2), True),
+    "pop_60_plus": ("residents aged 60+", _format_thousands, True),
+    "pop_0_15": ("residents aged 0-15", _format_thousands, True),
     POPULATION: ("population", _format_thousands, True),
 }
 
@@ -217,7 +229,18 @@ def _plural(label: str) -> str:
     return "".join(p if i % 2 else _plural_word(p) for i, p in enumerate(parts))
 
 
+def _accessible(label: str) -> str:
+    """``"a GP surgery"`` -> ``"a wheelchair-accessible GP surgery"``."""
+    for art in _ARTICLES:
+        if label.lower().startswith(art):
+            rest = label[len(art):]
+            return f"{'a' if art == 'an ' else art.strip()} wheelchair-accessible {rest}"
+    return f"wheelchair-accessible {label}"
+
+
 _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str], str], tuple[str, Formatter]]]] = [
+    (re.compile(rf"^(?P<cat>.+)_wheelchair_{NEAREST_SUFFIX}$"),
+     lambda m, lab: (f"far from {_accessible(lab)}", format_distance)),
     (re.compile(rf"^(?P<cat>.+)_{NEAREST_SUFFIX}$"),
      lambda m, lab: (f"far from {lab}", format_distance)),
     (re.compile(rf"^(?P<cat>.+)_{WALK_MIN_SUFFIX}$"),

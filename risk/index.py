@@ -26,7 +26,7 @@ from __future__ import annotations
 import difflib
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,7 @@ from socialrisk.core.errors import ConfigError, InputError, shown
 logger = logging.getLogger(__name__)
 
 __all__ = ["DomainSpec", "IndexResult", "IndicatorSpec", "isolation_index", "deciles",
-           "risk_rank"]
+           "risk_index", "risk_rank"]
 
 
 @dataclass
@@ -114,14 +114,59 @@ def deciles(rank: pd.Series) -> pd.Series:
     return pd.Series(dec, index=rank.index).astype("Int64")
 
 
+def weighted_mean_columns(columns: Sequence[np.ndarray], weights: Sequence[Any], *,
+                          with_applied: bool = True) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Per-area weighted mean over the columns an area has a value for.
+
+    The one implementation of steps 2 and 3 of the module docstring, shared by
+    :func:`risk_index` and the Monte Carlo of :mod:`risk.uncertainty` so that
+    the two cannot drift apart: the weights of an area's missing (NaN) values
+    go to its other columns; an area with no weight left gets NaN.
+
+    Parameters
+    ----------
+    columns : sequence of arrays
+        One float array per column, all broadcastable to one shape, e.g.
+        ``(areas,)`` or ``(draws, areas)``; NaN = missing.
+    weights : sequence of floats or arrays
+        One weight per column, broadcastable likewise (e.g. shape
+        ``(draws, 1)`` for a weight per draw).
+    with_applied : bool
+        Also return each column's applied (renormalised) weight.
+
+    Returns
+    -------
+    (mean, applied)
+        ``mean`` has the broadcast shape; ``applied`` one array per column
+        (0 where the value is missing), empty unless ``with_applied``. Sums
+        are taken column by column in the order given, so every shape gives
+        the same numbers bit for bit.
+    """
+    present = [~np.isnan(c) for c in columns]
+    raws = [p * w for p, w in zip(present, weights, strict=True)]
+    shape = np.broadcast_shapes(*(np.shape(c) for c in columns), *(np.shape(r) for r in raws))
+    total = np.zeros(shape)
+    for r in raws:
+        total = total + r
+    ok = total > 0
+    den = np.where(ok, total, np.nan)
+    mean = np.zeros(shape)
+    applied = []
+    for c, p, r in zip(columns, present, raws, strict=True):
+        a = np.nan_to_num(r / den, nan=0.0)
+        mean = mean + np.where(p, c, 0.0) * a
+        if with_applied:
+            applied.append(np.broadcast_to(a, shape))
+    return np.where(ok, mean, np.nan), applied
+
+
 def _weighted_mean(values: pd.DataFrame, w: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
     """Row-wise weighted mean over non-missing cells; returns (mean, applied weights)."""
-    present = values.notna()
-    raw = present.mul(w, axis=1).astype("float64")
-    total = raw.sum(axis=1)
-    applied = raw.div(total.where(total > 0), axis=0).fillna(0.0)
-    mean = (values.fillna(0.0) * applied).sum(axis=1).where(total > 0)
-    return mean, applied
+    cols = list(values.columns)
+    mean, applied = weighted_mean_columns(
+        [values[c].to_numpy(dtype="float64") for c in cols], [float(w[c]) for c in cols])
+    return (pd.Series(mean, index=values.index),
+            pd.DataFrame(dict(zip(cols, applied, strict=True)), index=values.index))
 
 
 def _check(table: pd.DataFrame, domains: Mapping[str, DomainSpec], normalisation: str,
@@ -177,7 +222,18 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
                     domain_normalisation: str | None = None,
                     labels: Mapping[str, str] | None = None,
                     strict: bool = False) -> IndexResult:
-    """Combine indicators into an isolation-risk score, rank, decile and drivers.
+    """The isolation-risk score: :func:`risk_index` named ``isolation_risk``."""
+    return risk_index(table, domains, normalisation, n_drivers,
+                      domain_normalisation=domain_normalisation, labels=labels, strict=strict)
+
+
+def risk_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
+               normalisation: str = "rank_exp", n_drivers: int = 3, *,
+               name: str = "isolation_risk", domain_prefix: str = "",
+               domain_normalisation: str | None = None,
+               labels: Mapping[str, str] | None = None,
+               strict: bool = False) -> IndexResult:
+    """Combine indicators into a risk score, rank, decile and drivers.
 
     Parameters
     ----------
@@ -196,6 +252,13 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
     domain_normalisation : {"rank_exp", "zscore", "minmax"}, optional
         How domain scores are normalised before combining; default: the same
         as ``normalisation``.
+    name : str
+        Name of the score column; the other columns are ``<name>_rank``,
+        ``<name>_decile``, ``<name>_missing`` and ``<name>_drivers``
+        (``isolation_risk``, ``loneliness_risk``, ``risk_older_people`` ...).
+    domain_prefix : str
+        Prefix of the domain-score columns (``loneliness_`` gives
+        ``loneliness_health_score``), so two scores' domains never clash.
     labels : mapping, optional
         Category -> label for the driver text (e.g. ``{"gp": "a GP surgery"}``).
     strict : bool
@@ -206,12 +269,13 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
     Returns
     -------
     IndexResult
-        ``frame`` columns: ``<domain>_score`` (normalised domain score, higher
-        = worse; one per domain used), ``isolation_risk`` (weighted mean of the
-        domain scores), ``isolation_risk_rank`` (1 = highest risk),
-        ``isolation_risk_decile`` (1 = highest-risk 10 %),
-        ``isolation_risk_missing`` (comma-separated indicators without a value
-        for the area, ``""`` when complete) and ``drivers`` (plain words).
+        ``frame`` columns (for ``name="isolation_risk"``): ``<domain>_score``
+        (normalised domain score, higher = worse; one per domain used),
+        ``isolation_risk`` (weighted mean of the domain scores),
+        ``isolation_risk_rank`` (1 = highest risk), ``isolation_risk_decile``
+        (1 = highest-risk 10 %), ``isolation_risk_missing`` (comma-separated
+        indicators without a value for the area, ``""`` when complete) and
+        ``isolation_risk_drivers`` (plain words).
         An area with no value at all has NaN score, rank and decile.
 
     Raises
@@ -224,6 +288,7 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
         Duplicate area ids, a non-numeric indicator column, or no indicator of
         any domain present in ``table``.
     """
+    score_name = name  # ``name`` is reused for the domains below
     domain_normalisation = domain_normalisation or normalisation
     _check(table, domains, normalisation, domain_normalisation)
     index = table.index
@@ -299,7 +364,7 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
                          f"other domain weights renormalised")
             if strict and dom.weight > 0:
                 raise ConfigError(_strict_message(notes[-1]))
-            logger.warning("domain %s has no usable indicator; left out", name)
+            logger.warning("%s: domain %s has no usable indicator; left out", score_name, name)
             continue
         wsum = sum(i.weight for i in avail)
         for ind in avail:
@@ -340,16 +405,18 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
         report["domains"][d]["weight_applied"] = domains[d].weight / dsum
 
     scores = pd.DataFrame(
-        {f"{d}_score": normalise(domain_raw[d], domain_normalisation, "higher_is_worse")
+        {f"{domain_prefix}{d}_score": normalise(domain_raw[d], domain_normalisation,
+                                                "higher_is_worse")
          for d in used_domains}, index=index)
-    dw = pd.Series({f"{d}_score": float(domains[d].weight) for d in used_domains})
+    dw = pd.Series({f"{domain_prefix}{d}_score": float(domains[d].weight)
+                    for d in used_domains})
     risk, dom_applied = _weighted_mean(scores, dw)
 
     # effective per-area weight of each indicator: domain share x within-domain share
     eff = pd.DataFrame(0.0, index=index, columns=used_order)
     for d in used_domains:
         for c in within_weights[d].columns:
-            eff[c] = within_weights[d][c] * dom_applied[f"{d}_score"]
+            eff[c] = within_weights[d][c] * dom_applied[f"{domain_prefix}{d}_score"]
 
     normalised_frame = pd.DataFrame({c: norm_cols[c] for c in used_order}, index=index)
     missing_mask = normalised_frame.isna()
@@ -359,14 +426,14 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
 
     rank = risk_rank(risk)
     frame = scores.copy()
-    frame["isolation_risk"] = risk
-    frame["isolation_risk_rank"] = rank
-    frame["isolation_risk_decile"] = deciles(rank)
-    frame["isolation_risk_missing"] = missing
+    frame[score_name] = risk
+    frame[f"{score_name}_rank"] = rank
+    frame[f"{score_name}_decile"] = deciles(rank)
+    frame[f"{score_name}_missing"] = missing
     values = table[used_order].apply(pd.to_numeric)
-    frame["drivers"] = top_drivers(values, normalised_frame, eff, directions, n=n_drivers,
-                                   labels=labels)
-    frame.loc[risk.isna(), "drivers"] = ""
+    frame[f"{score_name}_drivers"] = top_drivers(values, normalised_frame, eff, directions,
+                                           n=n_drivers, labels=labels)
+    frame.loc[risk.isna(), f"{score_name}_drivers"] = ""
 
     n_scored = int(risk.notna().sum())
     report["n_areas_scored"] = n_scored
@@ -376,6 +443,6 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, DomainSpec],
     if n_areas - n_scored:
         notes.append(f"{n_areas - n_scored} area(s) have no indicator value at all; "
                      f"their risk, rank and decile are empty")
-    logger.info("isolation index: %d of %d areas scored, %d with some indicator missing",
-                n_scored, n_areas, report["n_areas_incomplete"])
+    logger.info("%s: %d of %d areas scored, %d with some indicator missing",
+                score_name, n_scored, n_areas, report["n_areas_incomplete"])
     return IndexResult(frame=frame, report=report, normalised=normalised_frame, weights=eff)

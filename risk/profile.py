@@ -12,9 +12,12 @@ from socialrisk.core.schema import (
     AREA_ID,
     AREA_NAME,
     DRIVERS,
+    HEADLINE_SCORES,
     ISOLATION_RISK,
     ISOLATION_RISK_DECILE,
     POPULATION,
+    SCORE_SUFFIXES,
+    UNCERTAINTY_SUFFIXES,
     nearest_column,
     walk_min_column,
 )
@@ -137,3 +140,37 @@ def underserved(areas: pd.DataFrame, deciles: list[int] | None = None,
         keep &= pd.to_numeric(areas[col], errors="coerce") > beyond_min
     return areas[keep].sort_values(ISOLATION_RISK, ascending=False, na_position="last",
                                    kind="stable")
+
+
+def score_columns(areas: pd.DataFrame) -> list[str]:
+    """The score columns of a run: isolation risk, loneliness risk, then ``risk_<lens>``."""
+    suffixes = (*SCORE_SUFFIXES, *UNCERTAINTY_SUFFIXES, "_population")
+    lenses = [c for c in areas.columns if c.startswith("risk_") and not c.endswith(suffixes)]
+    return [c for c in (*HEADLINE_SCORES, *lenses) if c in areas.columns]
+
+
+def score_table(areas: pd.DataFrame, area_id: str) -> pd.DataFrame:
+    """Every score of one area: value, rank, decile, rank interval and drivers.
+
+    Columns ``score``, ``value``, ``rank``, ``decile``, ``rank_p05``,
+    ``rank_p95`` and ``p_top_decile`` (NaN without ``--uncertainty``),
+    ``robust`` (in the top decile in at least 90 % of the Monte Carlo draws)
+    and ``drivers``. Raises ``KeyError`` for an unknown area.
+    """
+    rows = areas.loc[areas[AREA_ID].astype(str) == str(area_id)]
+    if rows.empty:
+        raise KeyError(area_id)
+    row = rows.iloc[0]
+
+    def get(col: str) -> object:
+        return row[col] if col in row.index else np.nan
+
+    out = []
+    for s in score_columns(areas):
+        robust = get(f"{s}_robust")
+        out.append({"score": s, "value": get(s), "rank": get(f"{s}_rank"),
+                    "decile": get(f"{s}_decile"), "rank_p05": get(f"{s}_rank_p05"),
+                    "rank_p95": get(f"{s}_rank_p95"), "p_top_decile": get(f"{s}_p_top_decile"),
+                    "robust": bool(robust) if isinstance(robust, (bool, np.bool_)) else False,
+                    "drivers": get(f"{s}_drivers")})
+    return pd.DataFrame(out)

@@ -424,7 +424,7 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, Any] | None = Non
     B           100.0                    1                      4
     C            24.7                    2                      7
     D             NaN                 <NA>                   <NA>
-    >>> print(out.loc["B", "drivers"].replace("; ", "\\n"))
+    >>> print(out.loc["B", "isolation_risk_drivers"].replace("; ", "\\n"))
     far from a GP surgery: 2.5 km, worse than 100 % of areas
     share aged 60+: 45 %, higher than 100 % of areas
     """

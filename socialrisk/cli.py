@@ -21,9 +21,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
+from geo.assets import check_asset_lists
 from geo.taxonomy import load_taxonomy
 from geo.uploads import MAX_UPLOAD_BYTES
-from socialrisk import __version__
+from socialrisk import __version__, compare, history, validate
 from socialrisk.core import schema
 from socialrisk.core.errors import ConfigError, SocialRiskError, clipped, shown
 from socialrisk.core.files import special_file
@@ -65,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--deprivation", action="append", metavar="CSV",
                    help="deprivation or census CSV keyed by area code (File 7, Census TS011 or "
                         "any table); repeat for several")
+    r.add_argument("--assets", action="append", metavar="FILE[:CATEGORY]",
+                   help="your own list of places (CSV with coordinates, GeoPackage, GeoJSON): "
+                        "all of CATEGORY, or each row's `category` column; merged with OSM "
+                        "(docs/assets.md); repeat for several")
+    r.add_argument("--lsoa-lookup", dest="lsoa_lookup", metavar="CSV",
+                   help="ONS LSOA 2011 -> 2021 lookup: converts tables keyed by 2011 codes "
+                        "(e.g. WIMD 2019) to the 2021 areas")
     r.add_argument("--place", help="place name to download OSM data for (online)")
     r.add_argument("--lad", help="English local authority code (e.g. E06000046): downloads LSOA "
                                  "boundaries and OSM data (online)")
@@ -79,6 +87,15 @@ def _parser() -> argparse.ArgumentParser:
                         f"(default {schema.MAX_SNAP_M:g})")
     r.add_argument("--normalisation", choices=["rank_exp", "zscore", "minmax"],
                    help="indicator normalisation for the index (default rank_exp)")
+    r.add_argument("--lens", dest="lenses", action="append", metavar="NAME",
+                   help="score a group at risk too: older_people, disabled_people, "
+                        "language_barriers, young_people, low_income or a lens .toml; "
+                        "repeat (or comma-separate) for several")
+    r.add_argument("--uncertainty", type=int, metavar="N",
+                   help="Monte Carlo draws over the analyst's choices (rank intervals, "
+                        "robustly at-risk areas, Sobol sensitivity); e.g. 1000")
+    r.add_argument("--hotspots", action="store_const", const=True,
+                   help="local Getis-Ord Gi* hot and cold spots of each score (PySAL esda)")
     r.add_argument("--cache-dir", dest="cache_dir", help="download cache directory")
     r.add_argument("--no-download", dest="file7_download", action="store_const", const=False,
                    help="do not try to download the official File 7 when no deprivation is given")
@@ -100,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--port", type=_port, help="port to serve on (default: Streamlit's, 8501)")
     a.add_argument("--deprivation", action="append", metavar="CSV",
                    help="deprivation CSV for the Isle of Wight default; repeat for several")
+    validate.add_parser(sub)
+    compare.add_parser(sub)
+    history.add_parser(sub)
     return p
 
 
@@ -128,7 +148,11 @@ def _run(args: argparse.Namespace) -> int:
              if k not in ("command", "config", "debug") and v is not None}
     if "deprivation" in flags:
         flags["deprivation"] = list(flags["deprivation"])
+    if "lenses" in flags:
+        flags["lenses"] = [x.strip() for v in flags["lenses"] for x in v.split(",") if x.strip()]
     settings = load_settings(args.config, flags)  # every setting and path, before any work
+    if settings.assets:  # the lists' files, categories and columns, before any work
+        check_asset_lists(settings.assets, load_taxonomy(settings.taxonomy or None))
 
 
     out = run_and_write(settings)
@@ -243,6 +267,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _run(args)
             if args.command == "app":
                 return _app(args)
+            if args.command == "validate":
+                return validate.main(args)
+            if args.command in ("compare", "runs"):
+                return args.handler(args)
             return _categories(args)
     except SocialRiskError as exc:
         if debug:

@@ -40,6 +40,8 @@ _OLD = ".socialrisk-old-"
 _MAX_MARKER_BYTES = 5_000_000
 #: the only files socialrisk ever writes, replaces or removes in an output folder
 OUTPUT_NAMES = re.compile(r"(areas\.gpkg|areas\.csv|amenities\.gpkg|map\.html|manifest\.json"
+                          r"|validation\.json|validation\.png"
+                          r"|targets\.csv|change\.csv|change\.gpkg|change\.html"
                           r"|app/[a-z0-9_]{1,64}\.(parquet|npz|json))")
 #: entries an operating system or a mount puts in an empty folder (never touched)
 _SYSTEM_ENTRIES = ("lost+found", ".DS_Store", "Thumbs.db", "desktop.ini", ".gitkeep")
@@ -275,13 +277,14 @@ def _signals_deferred() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def staging(out: str | os.PathLike[str]) -> Iterator[Path]:
+def staging(out: str | os.PathLike[str], *, add: bool = False) -> Iterator[Path]:
     """A temporary folder inside the output folder; its files replace ours on success.
 
     Yields the staging folder: write every output into it (sub-folders allowed).
     When the block ends without an exception, :func:`publish` moves the files
     into place; otherwise the staging folder is removed and the output folder
     is as it was (a folder created for this run and left empty is removed).
+    With ``add`` (e.g. ``socialrisk validate``), the folder's other outputs are kept.
     """
     target = check_out_dir(out)
     created = not target.exists()
@@ -294,7 +297,7 @@ def staging(out: str | os.PathLike[str]) -> Iterator[Path]:
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; outputs are for sharing
         yield tmp
-        publish(tmp, target)
+        publish(tmp, target, add=add)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if lock is not None:
@@ -333,8 +336,11 @@ def _lock(target: Path):
     return fh
 
 
-def publish(tmp: Path, target: Path) -> None:
-    """Move every file of ``tmp`` into ``target``, replacing and removing only our own files."""
+def publish(tmp: Path, target: Path, add: bool = False) -> None:
+    """Move every file of ``tmp`` into ``target``, replacing and removing only our own files.
+
+    With ``add``, our files not in ``tmp`` are kept (and stay in the marker).
+    """
     new = {p.relative_to(tmp).as_posix(): sha256_file(p)
            for p in sorted(tmp.rglob("*")) if p.is_file() and p.name != _SENTINEL}
     owned = _owned_files(target)  # again: the folder may have changed during the run
@@ -353,7 +359,8 @@ def publish(tmp: Path, target: Path) -> None:
         write_marker(target, owned, pending=new)
         # a fresh folder: a same-named link or folder of someone else's is never used
         old = Path(tempfile.mkdtemp(dir=target, prefix=f"{_OLD}{os.getpid()}-"))
-        for name in owned:
+        moved = [name for name in owned if not add or name in new]
+        for name in moved:
             src = target / name
             if src.is_file():
                 (old / name).parent.mkdir(parents=True, exist_ok=True)
@@ -361,9 +368,9 @@ def publish(tmp: Path, target: Path) -> None:
         for name in new:
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp / name, target / name)
-        write_marker(target, new)
+        write_marker(target, {**owned, **new} if add else new)
         shutil.rmtree(old, ignore_errors=True)
-        for name in owned:  # sub-folders we emptied (e.g. app/ of a run now without it)
+        for name in moved:  # sub-folders we emptied (e.g. app/ of a run now without it)
             parent = (target / name).parent
             if parent != target and not any(parent.iterdir()):
                 with contextlib.suppress(OSError):

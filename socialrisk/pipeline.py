@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geo.areas import choose_projected_crs, osm_coverage, read_areas
+from geo.asset_match import apply_asset_lists
 from geo.boundaries import download_record
 from geo.deprivation import FILE7_2025_URL, file7_download
 from geo.download import cache_path, default_cache_dir
@@ -24,14 +25,14 @@ from geo.origins import origins_from_buildings, origins_from_centroids
 from geo.pbf import osm_timestamp, read_pbf
 from geo.tables import load_area_data
 from geo.taxonomy import amenities_frame, load_taxonomy
-from risk.index import isolation_index
-from risk.rules import unreachable_at_limit
 from socialrisk import __version__
 from socialrisk.core import schema
 from socialrisk.core.errors import DownloadError
+from socialrisk.lenses import load_lenses
 from socialrisk.outdir import check_out_dir
 from socialrisk.outputs import map_areas, sha256_file, write_run_outputs
 from socialrisk.runstore import APP_DATA_DIR, save_run
+from socialrisk.scores import filtered_access, score_all
 from socialrisk.settings import DeprivationSource, Settings
 from socialrisk.sources import resolve_sources
 from socialrisk.stages import (
@@ -45,6 +46,7 @@ from socialrisk.stages import (
     assemble_areas,
     snap_all,
 )
+from socialrisk.targets import targets_extra
 from socialrisk.webmap import build_map
 
 log = logging.getLogger(__name__)
@@ -132,6 +134,10 @@ def prepare(settings: Settings) -> Prepared:
                                          "dropped_nodes": network.dropped_nodes}
         manifest["counts"]["areas_osm_coverage"] = osm_coverage(areas, pbf, areas_path)
     manifest["counts"]["osm_skipped"] = getattr(pbf, "skipped", {})
+    # local asset lists (docs/assets.md): replace, add to or merge with OSM's amenities
+    amenities, taxonomy, manifest["inputs"]["assets"] = apply_asset_lists(
+        amenities, s.assets, taxonomy, areas, strict=s.strict, notes=manifest["notes"])
+    labels = {name: cat.label for name, cat in taxonomy.items()}
 
     # ---- deprivation and census
     with timings.stage("deprivation"):
@@ -192,14 +198,16 @@ def compute(p: Prepared, access: pd.DataFrame | None = None) -> RunResult:
     # ---- index
     with timings.stage("index"):
 
-        table = pd.concat([access.reindex(area_ids), p.data.reindex(area_ids)], axis=1)
+        lenses = load_lenses(s.lenses)
+        lens_access, filters = filtered_access(p, lenses, access_params(s))
+        table = pd.concat([access.reindex(area_ids), lens_access.reindex(area_ids),
+                           p.data.reindex(area_ids)], axis=1)
         if p.population is None:
             table["population"] = np.nan
-        result = isolation_index(unreachable_at_limit(table, taxonomy, s.max_distance_m),
-                                 s.domains, s.normalisation, strict=s.strict,
-                                 n_drivers=s.n_drivers, labels=labels)
-        manifest["index"] = result.report
-    out_areas = assemble_areas(p.areas, table, result.frame, taxonomy, access_params(s))
+        shapes = p.areas.set_index(schema.AREA_ID).geometry
+        frame, manifest["index"], _ = score_all(table, s, labels, list(taxonomy), lenses,
+                                                filters, shapes)
+    out_areas = assemble_areas(p.areas, table, frame, taxonomy, access_params(s))
 
     am_points, am_polys = amenity_outputs(p.amenities, p.snapped, p.crs)
     manifest["counts"]["amenities_per_category"] = (
@@ -239,7 +247,9 @@ def write_run(prepared: Prepared, res: RunResult, out: str | Path, make_map: boo
         save_run(prepared, res, tmp / APP_DATA_DIR)
 
     return write_run_outputs(out, res.areas, res.amenities, res.amenity_polygons,
-                             res.manifest, render if make_map else None, extra=app_data)
+                             res.manifest, render if make_map else None,
+                             extra=targets_extra(res.areas, prepared.settings, res.manifest,
+                                                 app_data))
 
 
 # ---------------------------------------------------------------- stages
@@ -270,11 +280,17 @@ def _load_area_data(s: Settings, area_ids: np.ndarray, manifest: dict
     if not sources:
         manifest["index_inputs"] = "access only"
         return pd.DataFrame(index=pd.Index(area_ids, name="area_id")), []
-    data, reports = load_area_data(sources, area_ids, cache_dir=cache, strict=s.strict)
+    data, reports = load_area_data(sources, area_ids, cache_dir=cache, strict=s.strict,
+                                   lookup=s.lsoa_lookup)
     manifest["inputs"]["deprivation"] = [
         _source_record(src, cache, manifest, sha256_file) for src in sources]
+    if s.lsoa_lookup:
+        manifest["inputs"]["lsoa_lookup"] = _input_record(Path(s.lsoa_lookup), sha256_file)
     manifest["counts"]["joins"] = [r.as_dict() if hasattr(r, "as_dict") else vars(r)
                                    for r in reports]
+    for r in reports:  # renamed columns, 2011 -> 2021 conversions, WIMD vs IoD: said once more
+        name = Path(str(r.source)).name
+        manifest["notes"].extend(n if n.startswith(name) else f"{name}: {n}" for n in r.notes)
     return data.reindex(area_ids), reports
 
 

@@ -50,6 +50,11 @@ def _input_files(s: Settings) -> list[Path] | None:
         if str(src.path).startswith(("http://", "https://")):
             return None
         files.append(Path(src.path))
+    # asset lists, lookups and the users' own lens files are inputs too: an edited file
+    # must never give the cached result of the old one
+    files += [Path(a.path) for a in s.assets]
+    files += [Path(p) for p in (s.lsoa_lookup, s.wards_lookup) if p]
+    files += [Path(x) for x in s.lenses if x.endswith(".toml")]
     return files
 
 

@@ -94,7 +94,7 @@ _REQUIRED = {
                 "population": "float64", "method": None},
     "result_areas": {"area_id": None, "isolation_risk": "float64", "access_score": "float64",
                      "isolation_risk_rank": "Int64", "isolation_risk_decile": "Int64",
-                     "drivers": None},
+                     "isolation_risk_drivers": None},
     "result_amenities": {"category": None, "name": None, "snap_m": "float64",
                          "snapped": "bool"},
     "result_amenity_polygons": {"category": None},
@@ -395,6 +395,9 @@ def _load(folder: Path):
         _check(isinstance(meta, dict) and meta.get("file") in files,
                f"table {name} is not listed")
         df = _read_frame(folder, name, meta)
+        if name == "result_areas" and "drivers" in df.columns \
+                and "isolation_risk_drivers" not in df.columns:  # runs of socialrisk <= 0.1
+            df = df.rename(columns={"drivers": "isolation_risk_drivers"})
         _check(isinstance(df, gpd.GeoDataFrame) == geo,
                f"table {name} {'has no' if geo else 'has'} geometries")
         for col, dtype in _REQUIRED.get(name, {}).items():

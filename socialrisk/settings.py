@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from geo.assets import parse_asset_lists
 from risk.index import DomainSpec, IndicatorSpec
 from socialrisk.core import schema
 from socialrisk.core.errors import ConfigError, clipped, shown
 from socialrisk.core.files import special_file
+from socialrisk.lenses import load_lenses
+from socialrisk.targets import parse_targets
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,10 +34,11 @@ else:  # pragma: no cover
 class DeprivationSource:
     """A deprivation or census table to join to the areas.
 
-    ``kind`` is ``"auto"`` (detect File 7 / TS011 / generic), ``"file7"``,
-    ``"ts011"`` or ``"table"``. ``columns`` maps source column -> indicator name
-    for generic tables; ``code_column`` names the area-code column (detected when
-    empty).
+    ``kind`` is ``"auto"`` (detect the layout from the header), ``"file7"``,
+    ``"ts011"``, ``"ts038"``, ``"ts054"``, ``"nomis"``, ``"iod_indicators"``,
+    ``"imd"``, ``"wimd"`` or ``"table"`` (see ``geo.tables.KINDS``). ``columns``
+    maps source column -> indicator name; ``code_column`` names the area-code
+    column of a generic table (detected when empty).
     """
 
     path: str
@@ -67,6 +71,19 @@ def _default_domains() -> dict[str, DomainSpec]:
     }
 
 
+def _default_loneliness_domains() -> dict[str, DomainSpec]:
+    """Published risk factors of loneliness (evidence per indicator: docs/method.md)."""
+    return {
+        "health": DomainSpec(0.4, [
+            IndicatorSpec("disabled_share", 1.0),
+            IndicatorSpec("illness_disability_ratio", 0.5),
+            IndicatorSpec("mental_health", 0.5),
+        ]),
+        "housing": DomainSpec(0.3, [IndicatorSpec("rented_share", 1.0)]),
+        "income": DomainSpec(0.3, [IndicatorSpec("income_score", 1.0)]),
+    }
+
+
 @dataclass
 class Settings:
     """Everything a run needs. Field names are the TOML keys (sections flattened by prefix)."""
@@ -78,6 +95,8 @@ class Settings:
     place: str = ""                  # place name to download (online)
     lad: str = ""                    # English local authority code to download (online)
     deprivation: list[DeprivationSource] = field(default_factory=list)
+    lsoa_lookup: str = ""            # ONS LSOA 2011 -> 2021 lookup CSV (converts 2011 tables)
+    assets: list = field(default_factory=list)  # [[assets]]: geo.assets.AssetList, docs/assets.md
     file7_download: bool = True      # try the official File 7 when no deprivation is given
     taxonomy: str = ""               # TOML; empty = data/taxonomy.toml
     out: str = "socialrisk_out"
@@ -106,11 +125,20 @@ class Settings:
     # index
     normalisation: str = "rank_exp"  # rank_exp | zscore | minmax
     domains: dict[str, DomainSpec] = field(default_factory=_default_domains)
+    loneliness_domains: dict[str, DomainSpec] = field(
+        default_factory=_default_loneliness_domains)
+    lenses: list[str] = field(default_factory=list)  # --lens older_people ...
+    uncertainty: int = 0             # Monte Carlo draws (0 = off)
+    uncertainty_seed: int = 0
+    hotspots: bool = False           # local Getis-Ord Gi* of the scores (PySAL esda)
     n_drivers: int = 3
     # output
     quiet: bool = False
     map: bool = True
     strict: bool = False             # fail (exit 2) on any warning that changes the analysis
+    # monitoring (docs/monitoring.md)
+    targets: dict = field(default_factory=dict)  # [targets]: socialrisk.targets.Target by name
+    wards_lookup: str = ""           # ONS LSOA21 -> ward24 -> LAD24 lookup: targets per ward
 
     def validate(self) -> Settings:
         """Check values; raise :class:`ConfigError` with the fix on the first problem.
@@ -147,6 +175,14 @@ class Settings:
         if self.n_drivers < 0 or self.n_drivers > MAX_DRIVERS:
             raise _bad("n_drivers", f"n_drivers must be 0 or more and at most {MAX_DRIVERS}, "
                                     f"not {_short(self.n_drivers)}")
+        try:
+            load_lenses(self.lenses)
+        except ConfigError as exc:
+            raise _bad("lenses", str(exc)) from exc
+        if self.uncertainty < 0 or self.uncertainty > MAX_DRAWS:
+            raise _bad("uncertainty", f"uncertainty must be a number of Monte Carlo draws "
+                                      f"from 0 (off) to {MAX_DRAWS:,} (e.g. 1000), not "
+                                      f"{_short(self.uncertainty)}")
         if self.file7_min_rows < 1:
             raise _bad("file7_min_rows",
                        "file7_min_rows must be at least 1 (the full File 7 has 33,755)")
@@ -228,7 +264,8 @@ class Settings:
 
     def _check_paths(self) -> None:
         """Inputs that exist are regular files, the cache a directory (checked before any work)."""
-        inputs = [("osm", self.osm), ("areas", self.areas), ("taxonomy", self.taxonomy)]
+        inputs = [("osm", self.osm), ("areas", self.areas), ("taxonomy", self.taxonomy),
+                  ("wards_lookup", self.wards_lookup), ("lsoa_lookup", self.lsoa_lookup)]
         inputs += [("deprivation", d.path) for d in self.deprivation
                    if not d.path.startswith(("http://", "https://"))]
         for key, path in inputs:
@@ -258,15 +295,18 @@ _FIELDS = {f.name for f in dataclasses.fields(Settings)}
 ANALYSIS_SETTINGS = (
     "network_keep", "max_snap_m", "origins", "walk_speed_kmh", "slow_walk_speed_kmh",
     "thresholds_m", "beyond_threshold_m", "decay", "decay_scale_m", "catchment_m",
-    "max_distance_m", "normalisation", "domains", "n_drivers",
+    "max_distance_m", "normalisation", "domains", "loneliness_domains", "lenses",
+    "uncertainty", "uncertainty_seed", "hotspots", "n_drivers",
 )
 #: settings that say where inputs came from or went (paths, URLs, downloads, display):
 #: recorded in the manifest, never replayed (a crafted manifest must not make the app
 #: read a file, a cache or a URL of its choosing)
 INPUT_SETTINGS = (
-    "osm", "areas", "area_id", "place", "lad", "deprivation", "file7_download", "taxonomy",
-    "out", "cache_dir", "osm_buffer_m", "ons_boundaries_url", "ons_lookup_url",
+    "osm", "areas", "area_id", "place", "lad", "deprivation", "lsoa_lookup", "file7_download",
+    "taxonomy",
+    "assets", "out", "cache_dir", "osm_buffer_m", "ons_boundaries_url", "ons_lookup_url",
     "overpass_url", "nominatim_url", "file7_url", "file7_min_rows", "quiet", "map", "strict",
+    "targets", "wards_lookup",
 )
 
 #: a settings file is a few kB; anything much larger is another file given by mistake
@@ -277,6 +317,7 @@ MAX_CONFIG_BYTES = 1_000_000
 MAX_SPEED_KMH = 30.0
 MAX_WALK_M = 20_000.0
 MAX_DRIVERS = 20
+MAX_DRAWS = 100_000
 MAX_DISTANCES_M = {"max_snap_m": 10_000.0, "decay_scale_m": MAX_WALK_M,
                    "catchment_m": MAX_WALK_M, "beyond_threshold_m": MAX_WALK_M,
                    "max_distance_m": 100_000.0, "osm_buffer_m": 50_000.0}
@@ -422,8 +463,18 @@ def settings_from_mapping(data: dict[str, Any], base: Settings | None = None) ->
             raise ConfigError(f"unknown config key {shown(key)}{_nearest(key, _FIELDS)}")
         if key == "deprivation":
             value = _parse_deprivation(value)
-        elif key == "domains":
+        elif key == "assets":
+            value = parse_asset_lists(value)
+        elif key in ("domains", "loneliness_domains"):
             value = _parse_domains(value)
+        elif key == "targets":
+            value = parse_targets(value)
+        elif key == "lenses":
+            if isinstance(value, str):
+                value = [v for v in (x.strip() for x in value.split(",")) if v]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"lenses must be a list of lens names, e.g. "
+                                  f"[\"older_people\"], not {_short(value)}")
         elif key == "thresholds_m":
             if not isinstance(value, list) or not all(
                     isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):

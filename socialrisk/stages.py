@@ -262,7 +262,9 @@ def assemble_areas(areas: gpd.GeoDataFrame, table: pd.DataFrame, index_frame: pd
         extra += [x for x in [*names.count.values(), *names.share_beyond.values(),
                               names.walk_min_slow, names.gravity, names.e2sfca,
                               names.unreachable_share] if x not in first]
-    score_cols = [c for c in f.columns if c.endswith("_score")]
+    # the isolation domains first; loneliness and lens domains come with their score
+    score_cols = [c for c in f.columns if c.endswith("_score")
+                  and not c.startswith((schema.LONELINESS_PREFIX, "risk_"))]
     if "access_score" not in score_cols:
         f["access_score"] = np.nan
         score_cols = ["access_score", *score_cols]
@@ -270,6 +272,9 @@ def assemble_areas(areas: gpd.GeoDataFrame, table: pd.DataFrame, index_frame: pd
         score_cols = ["access_score", *[c for c in score_cols if c != "access_score"]]
     tail = [schema.ISOLATION_RISK, schema.ISOLATION_RISK_RANK, schema.ISOLATION_RISK_DECILE,
             schema.DRIVERS]
+    # loneliness risk, the lenses and the uncertainty columns, in the order computed
+    tail += [c for c in f.columns if c not in set(score_cols) | set(tail)
+             and not c.endswith("_missing")]
     data_cols = [c for c in t.columns if c not in set(main) | set(extra) | {schema.POPULATION}]
     cols: dict[str, object] = dict(lead)
     for c in main:
@@ -282,8 +287,9 @@ def assemble_areas(areas: gpd.GeoDataFrame, table: pd.DataFrame, index_frame: pd
     if "isolation_risk_missing" in f.columns:
         cols["isolation_risk_missing"] = f["isolation_risk_missing"].to_numpy()
     out = pd.DataFrame(cols)
-    for c in (schema.ISOLATION_RISK_RANK, schema.ISOLATION_RISK_DECILE):
-        out[c] = pd.array(out[c].round(), dtype="Int64")
+    for c in [c for c in out.columns if c.endswith(("_rank", "_decile"))
+              and not c.endswith("_p_top_decile") and c in f.columns]:
+        out[c] = pd.array(out[c].astype("float64").round(), dtype="Int64")
     return gpd.GeoDataFrame(out, geometry=areas.geometry.to_numpy(), crs=areas.crs)
 
 
@@ -291,6 +297,8 @@ def amenity_outputs(amenities: gpd.GeoDataFrame, snapped: Snapped, crs: str
                     ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Amenity points (polygons at a surface point) with snap results, and the polygons."""
     am = amenities.to_crs(crs).reset_index(drop=True)
+    if schema.AMENITY_SOURCE not in am.columns:  # every amenity says where it came from
+        am[schema.AMENITY_SOURCE] = schema.OSM_SOURCE
     snap_m = np.full(len(am), np.nan)
     ok = np.zeros(len(am), dtype=bool)
     for cat, rows in snapped.amenity_rows.items():

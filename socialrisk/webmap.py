@@ -41,6 +41,7 @@ from jinja2 import Template
 from socialrisk.core import schema
 from socialrisk.core.data import embedded_file
 from socialrisk.core.sanitize import html_text
+from socialrisk.scorelabels import is_risk_column, score_label
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +251,10 @@ def lower_is_worse(column: str) -> bool:
     gravity and E2SFCA access, IoD ranks and deciles (1 = most deprived) and the
     isolation-risk rank/decile (1 = highest risk) are worse when lower.
     """
-    return bool(re.search(r"(_count_\d+m|_gravity|_e2sfca|_rank|_decile)$", column))
+    if column.endswith("_p_top_decile"):
+        return False
+    return bool(re.search(r"(_count_\d+m|_gravity|_e2sfca|_rank|_decile|_rank_p05|_rank_p95)$",
+                          column))
 
 
 _SUFFIXES = [
@@ -283,6 +287,8 @@ def indicator_label(column: str, labels: dict[str, str] | None = None) -> str:
     """Plain words for an output column, e.g. ``gp_walk_min`` -> walking minutes to a GP."""
     if column in _FIXED:
         return _FIXED[column]
+    if is_risk_column(column) and (label := score_label(column)):
+        return label
     labels = labels or {}
     for cat, label in sorted(labels.items(), key=lambda kv: -len(kv[0])):
         if not column.startswith(cat + "_"):
@@ -313,9 +319,11 @@ def format_value(column: str, value: float) -> str:
         return f"{v / 1000:.1f} km" if v >= 1000 else f"{v:.0f} m"
     if f"_{schema.WALK_MIN_SUFFIX}" in column:
         return f"{v:.1f} min" if v < 10 else f"{v:.0f} min"
-    if column.endswith("_share") or "_share_" in column or column.startswith("share_"):
+    if column.endswith(("_share", "_p_top_decile")) or "_share_" in column \
+            or column.startswith("share_"):
         return f"{100 * v:.0f} %"
-    if re.search(rf"(_rank|_decile|{schema.POPULATION})$", column) or column == schema.POPULATION:
+    if re.search(rf"(_rank|_decile|_rank_p05|_rank_p95|{schema.POPULATION})$", column) \
+            or column == schema.POPULATION:
         return f"{v:,.0f}"
     if re.search(r"_count_\d+m$", column):
         return f"{v:.1f}"
@@ -377,15 +385,15 @@ def classify(values: pd.Series | np.ndarray, column: str, scheme: str = "deciles
     cls = np.full(x.size, -1, dtype=int)
     title = indicator_label(column, labels)
     worse_low = lower_is_worse(column)
-    if column.endswith("_decile"):
+    if column.endswith("_decile") and not column.endswith("_p_top_decile"):
+        risk = is_risk_column(column)
         cls[ok] = np.clip(np.round(x[ok]).astype(int), 1, 10) - 1
-        names = ["1 (highest risk 10 %)" if column.startswith("isolation") else
-                 "1 (most deprived 10 %)", *[str(k) for k in range(2, 10)],
-                 "10 (lowest risk 10 %)" if column.startswith("isolation") else
-                 "10 (least deprived 10 %)"]
+        names = ["1 (highest risk 10 %)" if risk else "1 (most deprived 10 %)",
+                 *[str(k) for k in range(2, 10)],
+                 "10 (lowest risk 10 %)" if risk else "10 (least deprived 10 %)"]
         return Classes(cls, list(DECILE_COLOURS), names, title,
-                       "red = worse; deciles as published" if not column.startswith(
-                           "isolation") else "red = higher risk, relative to these areas")
+                       "red = higher risk, relative to these areas" if risk
+                       else "red = worse; deciles as published")
     if n == 0:
         return Classes(cls, [], [], title, "no area has a value")
     if scheme == "equal":

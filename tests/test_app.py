@@ -36,7 +36,8 @@ def test_every_tab_renders_with_its_widgets():
     at.run()
     print(f"first render: {time.perf_counter() - t0:.1f} s")
     _no_problem(at)
-    assert [t.label for t in at.tabs] == ["Explore", "Underserved", "Site", "What if", "Connect"]
+    assert [t.label for t in at.tabs] == ["Explore", "Underserved", "Site", "What if", "Connect",
+                                         "Change"]
     for key in ["explore_column", "explore_scheme", "explore_pick", "under_cat", "types_k",
                 "whatif_cat"]:
         assert at.selectbox(key=key) is not None
@@ -145,7 +146,8 @@ def test_run_directory_from_the_command_line(iow_prepared, tmp_path, monkeypatch
     _no_problem(at)
     assert at.text_input(key="run_dir").value == str(out)
     assert any(c.value.startswith("89 areas; loaded in") for c in at.sidebar.caption)
-    assert [t.label for t in at.tabs] == ["Explore", "Underserved", "Site", "What if", "Connect"]
+    assert [t.label for t in at.tabs] == ["Explore", "Underserved", "Site", "What if", "Connect",
+                                         "Change"]
 
 
 def test_run_directory_without_app_data_says_how_to_fix(tmp_path, monkeypatch):

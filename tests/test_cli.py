@@ -18,7 +18,10 @@ CATEGORIES = ["community_centre", "library", "place_of_worship", "green_space", 
               "post_office", "transit_stop", "cafe_pub", "food_shop", "primary_school",
               "social_care", "leisure_centre"]
 TAIL = ["access_score", "deprivation_score", "demographic_score", "isolation_risk",
-        "isolation_risk_rank", "isolation_risk_decile", "drivers"]
+        "isolation_risk_rank", "isolation_risk_decile", "isolation_risk_drivers",
+        # File 7 alone: loneliness from its income domain (health, housing need TS038/TS054)
+        "loneliness_income_score", "loneliness_risk", "loneliness_risk_rank",
+        "loneliness_risk_decile", "loneliness_risk_drivers"]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +70,7 @@ def test_ranks_deciles_and_walk_times_are_consistent(iow_run):
     assert top["isolation_risk"].iloc[0] == df["isolation_risk"].max()
     # walking time is distance at 4.8 km/h = 80 m per minute
     np.testing.assert_allclose(df["gp_walk_min"], df["gp_nearest_m"] / 80.0)
-    assert (df["drivers"].str.len() > 0).all()
+    assert (df["isolation_risk_drivers"].str.len() > 0).all()
 
 
 @needs_shared

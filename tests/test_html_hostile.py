@@ -99,7 +99,7 @@ def _hostile_areas(areas):
     for k, text in enumerate(PAYLOADS + NORMAL):
         a.loc[a.index[k], "area_id"] = f"E0{k}{text}"
         a.loc[a.index[k], "area_name"] = text
-        a.loc[a.index[k], "drivers"] = text
+        a.loc[a.index[k], "isolation_risk_drivers"] = text
     return a
 
 
@@ -135,7 +135,7 @@ def pages(hostile, tmp_path_factory):
     out = tmp_path_factory.mktemp("hostile")
     docs: dict[str, str] = {}
     # map.html exactly as socialrisk.pipeline.run_and_write renders it
-    tips = [c for c in ["area_id", "population", "isolation_risk", "drivers"]
+    tips = [c for c in ["area_id", "population", "isolation_risk", "isolation_risk_drivers"]
             if r.areas[c].notna().any()]
     build_map(map_areas(r.areas), r.amenities, r.labels, tips).save(str(out / "map.html"))
     docs["map"] = (out / "map.html").read_text(encoding="utf-8")

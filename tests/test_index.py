@@ -67,7 +67,7 @@ def test_minmax_hand_checked(table):
     assert list(f.index) == AREAS
     assert list(f.columns) == ["access_score", "demographic_score", "isolation_risk",
                                "isolation_risk_rank", "isolation_risk_decile",
-                               "isolation_risk_missing", "drivers"]
+                               "isolation_risk_missing", "isolation_risk_drivers"]
     # normalised: gp 0,25,50,75,100; library 100,0,50,25,75; share 0,25,50,100,0
     assert r.normalised["gp_nearest_m"].tolist() == [0.0, 25.0, 50.0, 75.0, 100.0]
     assert r.normalised["library_nearest_m"].tolist() == [100.0, 0.0, 50.0, 25.0, 75.0]
@@ -88,7 +88,7 @@ def test_minmax_hand_checked(table):
 def test_drivers_text_exact(table):
     f = isolation_index(table, two_domains(), normalisation="minmax").frame
     # contribution = weight x (normalised - median); medians gp 50, library 50, share 25
-    assert f["drivers"].tolist() == [
+    assert f["isolation_risk_drivers"].tolist() == [
         "far from a library: 900 m, worse than 100 % of areas",
         "",
         "share aged 60+: 40 %, higher than 75 % of areas",
@@ -99,7 +99,7 @@ def test_drivers_text_exact(table):
     ]
     one = isolation_index(table, two_domains(), normalisation="minmax", n_drivers=1,
                           labels={"gp": "a doctor's surgery"}).frame
-    assert one.loc["E", "drivers"] == (
+    assert one.loc["E", "isolation_risk_drivers"] == (
         "far from a doctor's surgery: 1.8 km, worse than 100 % of areas")
 
 
@@ -162,7 +162,8 @@ def test_area_missing_a_value_gets_weight_redistributed(table):
     ind = r.report["domains"]["access"]["indicators"]
     assert ind["library_nearest_m"]["n_missing"] == 1 and ind["gp_nearest_m"]["n_missing"] == 0
     assert r.report["n_areas_incomplete"] == 1
-    assert f.loc["E", "drivers"] == "far from a GP surgery: 1.8 km, worse than 100 % of areas"
+    assert f.loc["E", "isolation_risk_drivers"] == (
+        "far from a GP surgery: 1.8 km, worse than 100 % of areas")
 
 
 def test_area_without_any_value_is_nan(table):
@@ -175,7 +176,7 @@ def test_area_without_any_value_is_nan(table):
     assert np.isnan(f.loc["F", "isolation_risk"])
     assert pd.isna(f.loc["F", "isolation_risk_rank"])
     assert pd.isna(f.loc["F", "isolation_risk_decile"])
-    assert f.loc["F", "drivers"] == ""
+    assert f.loc["F", "isolation_risk_drivers"] == ""
     assert f.loc["F", "isolation_risk_missing"] == "gp_nearest_m,library_nearest_m,share_60_plus"
     pd.testing.assert_frame_equal(f.loc[AREAS], base)  # N counts areas with a score only
     assert r.report["n_areas_scored"] == 5 and r.report["n_areas_without_score"] == 1
@@ -189,7 +190,7 @@ def test_lower_is_worse_indicator(table):
     assert f["isolation_risk"].tolist() == [0.0, 100.0, 200 / 3, 100 / 3, 100.0]
     assert f["isolation_risk_rank"].tolist() == [5, 1, 3, 4, 1]
     # the median area (C, normalised 200/3) has no driver; B and E have fewer than A, C, D
-    assert f["drivers"].tolist() == [
+    assert f["isolation_risk_drivers"].tolist() == [
         "", "few libraries within 800 m: 0, worse than 75 % of areas", "", "",
         "few libraries within 800 m: 0, worse than 75 % of areas"]
 
@@ -292,9 +293,9 @@ def test_iow_default_domains_without_access():
     assert f["isolation_risk"].notna().all() and f["isolation_risk_rank"].is_unique
     assert f["isolation_risk_decile"].value_counts().sort_index().tolist() == [8] + [9] * 9
     # only low-risk areas (no indicator worse than the island's median) have no driver
-    assert f.loc[f["drivers"] == "", "isolation_risk_decile"].min() >= 9
+    assert f.loc[f["isolation_risk_drivers"] == "", "isolation_risk_decile"].min() >= 9
     top = f["isolation_risk_rank"].idxmin()
-    assert f.loc[top, "drivers"].startswith(
+    assert f.loc[top, "isolation_risk_drivers"].startswith(
         "older people in income deprivation: 48 %, higher than 100 % of areas; ")
     assert r.weights.sum(axis=1).to_numpy() == pytest.approx(np.ones(89))
 

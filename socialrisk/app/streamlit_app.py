@@ -17,7 +17,7 @@ import streamlit as st
 
 from geo.uploads import MAX_UPLOAD_BYTES
 from socialrisk.core.errors import SocialRiskError
-from socialrisk.ui import connect, explore, site, underserved, whatif
+from socialrisk.ui import asset_upload, change, connect, explore, site, underserved, whatif
 from socialrisk.ui.site import md_text
 from socialrisk.ui.state import load_state, save_upload
 
@@ -52,7 +52,13 @@ def main() -> None:
     try:
         if upload is not None:
             deprivation.append(save_upload(upload.getvalue(), upload.name))
-        state = load_state(run_dir.strip() or None, tuple(deprivation))
+        with st.sidebar:  # your own list of places (docs/assets.md), on every tab
+            assets = asset_upload.sidebar()
+        if assets and run_dir.strip():
+            st.sidebar.info("An uploaded list of places is used with the Isle of Wight "
+                            "default; for a run folder give it to `socialrisk run --assets`.")
+        state = load_state(run_dir.strip() or None, tuple(deprivation),
+                           () if run_dir.strip() else assets)
     except SocialRiskError as exc:
         st.error(f"{md_text(exc)}.")
         st.stop()
@@ -69,8 +75,9 @@ def main() -> None:
     if "imd_decile" not in areas.columns or areas["imd_decile"].isna().all():
         st.sidebar.info("No deprivation data: access only. Give a File 7 CSV above for the "
                         "deprivation domain and the equity view.")
-    tabs = st.tabs(["Explore", "Underserved", "Site", "What if", "Connect"])
-    for tab, page in zip(tabs, [explore, underserved, site, whatif, connect], strict=True):
+    tabs = st.tabs(["Explore", "Underserved", "Site", "What if", "Connect", "Change"])
+    for tab, page in zip(tabs, [explore, underserved, site, whatif, connect, change],
+                         strict=True):
         with tab:
             page.render(state)
 

@@ -49,7 +49,17 @@ POPULATION = "population"
 ISOLATION_RISK = "isolation_risk"
 ISOLATION_RISK_RANK = "isolation_risk_rank"
 ISOLATION_RISK_DECILE = "isolation_risk_decile"
-DRIVERS = "drivers"
+DRIVERS = "isolation_risk_drivers"
+#: the structural score (access + the factors that make distance matter) and the
+#: loneliness score (published risk factors only): see docs/method.md
+LONELINESS_RISK = "loneliness_risk"
+HEADLINE_SCORES = (ISOLATION_RISK, LONELINESS_RISK)
+#: domain-score prefix of the loneliness score (``loneliness_health_score``)
+LONELINESS_PREFIX = "loneliness_"
+#: per score ``<score>_rank``, ``<score>_decile``, ``<score>_drivers`` (and ``_missing``)
+SCORE_SUFFIXES = ("_rank", "_decile", "_drivers", "_missing")
+#: uncertainty columns per score (``--uncertainty N``)
+UNCERTAINTY_SUFFIXES = ("_rank_p05", "_rank_p95", "_p_top_decile", "_robust")
 #: the index columns every run writes, in order
 INDEX_COLUMNS = ("access_score", ISOLATION_RISK, ISOLATION_RISK_RANK, ISOLATION_RISK_DECILE)
 
@@ -57,6 +67,30 @@ NEAREST_SUFFIX = "nearest_m"
 WALK_MIN_SUFFIX = "walk_min"
 SLOW_SUFFIX = "walk_min_slow"
 UNREACHABLE_SUFFIX = "unreachable_share"
+
+# ---- local asset lists (geo.assets, docs/assets.md)
+#: amenity column: where a row came from, "osm" or "<list file name>:<row id>"
+AMENITY_SOURCE = "source"
+OSM_SOURCE = "osm"
+#: amenity columns only asset lists fill (None for OpenStreetMap features)
+ASSET_TEXT_COLUMNS = ("contact", "accessibility")
+#: merge: a list item and an OSM feature of its category this close (metres) may be one place
+ASSET_MATCH_M = 100.0
+#: merge: names at least this similar (0-1, after dropping generic words) are one place
+ASSET_NAME_SIMILARITY = 0.6
+#: list items this close outside the study areas are kept (a riverside or coastal place
+#: geocoded into the water; a place just across the boundary), as far as snapping reaches
+ASSET_BUFFER_M = MAX_SNAP_M
+
+
+def lens_score(lens: str) -> str:
+    """``risk_<lens>``: a lens's score column (``risk_older_people``)."""
+    return f"risk_{lens}"
+
+
+def lens_population(lens: str) -> str:
+    """``<lens>_population``: the lens group's head count per area."""
+    return f"{lens}_population"
 
 
 def score_column(domain: str) -> str:

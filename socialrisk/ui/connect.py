@@ -11,10 +11,13 @@ from __future__ import annotations
 import logging
 
 import folium
+import pandas as pd
 import streamlit as st
 
 from socialrisk.core.errors import InputError
 from socialrisk.core.sanitize import safe_url
+from socialrisk.core.schema import AMENITY_SOURCE as SOURCE
+from socialrisk.core.schema import OSM_SOURCE
 from socialrisk.report import assets_list_html
 from socialrisk.screening import assets_within
 from socialrisk.ui.site import (
@@ -52,7 +55,7 @@ def render(state) -> None:
     s = p.settings
     st.header("Connect a person to places nearby")
     st.caption("Community places within a walk, nearest first, with what OpenStreetMap "
-               "records about opening hours and wheelchair access.")
+               "(and any list of your own) records about opening hours, contact and access.")
     location_input("connect", p)
     c1, c2, c3 = st.columns(3)
     minutes = c1.slider("Walk of up to (minutes)", 5, 40, 15, key="connect_minutes")
@@ -62,8 +65,16 @@ def render(state) -> None:
     speed = speeds[c2.radio("Walking speed", list(speeds), key="connect_speed")]
     wheelchair = WHEELCHAIR[c3.radio("Access", list(WHEELCHAIR), key="connect_wheelchair")]
     cats = list(p.taxonomy)
-    chosen = st.multiselect("Kinds of place", cats, default=cats,
-                            format_func=lambda c: labels.get(c, c), key="connect_cats")
+    known = st.session_state.get("connect_known_cats")
+    if "connect_cats" not in st.session_state:
+        st.session_state["connect_cats"] = cats
+    elif known is not None and known != cats:  # a list of your own added (or took) kinds
+        st.session_state["connect_cats"] = [
+            *[c for c in st.session_state["connect_cats"] if c in cats],
+            *[c for c in cats if c not in known]]
+    st.session_state["connect_known_cats"] = cats
+    chosen = st.multiselect("Kinds of place", cats, format_func=lambda c: labels.get(c, c),
+                            key="connect_cats")
     place = st.text_input("Where the walk starts, in words (for the printed list)", "",
                           key="connect_place")
     point = st.session_state.get("connect_point")
@@ -97,16 +108,7 @@ def render(state) -> None:
         st.info("Nothing in reach: try a longer walk, another speed or remove the filter.")
     for cat, grp in found.groupby("category", sort=False):
         with st.expander(f"{md_text(labels.get(cat, cat))} ({len(grp)})", expanded=True):
-            st.dataframe(grp.assign(
-                name=grp["name"].fillna("(no name in OSM)"),
-                walk_min=grp["walk_min"].round(0),
-                opening_hours=grp["opening_hours"].fillna("not listed"),
-                wheelchair=grp["wheelchair"].fillna("not listed"),
-                website=grp["website"].map(lambda u: safe_url(u) or ""))[
-                ["name", "walk_min", "opening_hours", "wheelchair", "website"]].rename(
-                columns={"name": "Name", "walk_min": "Minutes",
-                         "opening_hours": "Opening hours", "wheelchair": "Wheelchair",
-                         "website": "Website"}), hide_index=True, width="stretch")
+            st.dataframe(place_table(grp, p.amenities), hide_index=True, width="stretch")
     doc = assets_list_html(found.assign(label=found["category"].map(labels)
                                         .fillna(found["label"])),
                            place=place, minutes=minutes, speed_kmh=speed,
@@ -114,6 +116,37 @@ def render(state) -> None:
     st.download_button("Download a printable list (HTML)", doc.encode("utf-8"),
                        file_name="places_nearby.html", mime="text/html", key="connect_list")
     st.caption(f"Map data {ATTR}.")
+
+
+#: columns only your own lists fill (docs/assets.md), shown when a place has them
+LIST_FIELDS = {"contact": "Contact", "accessibility": "Accessibility"}
+
+
+def place_table(grp: pd.DataFrame, amenities: pd.DataFrame) -> pd.DataFrame:
+    """The places of one kind as shown: OSM's fields, your lists' fields and the source.
+
+    ``grp`` rows come from :func:`socialrisk.screening.assets_within` (``row`` is
+    the row of ``amenities``); contact and accessibility columns appear when a
+    place of the group has them, and ``From`` says OpenStreetMap or the list.
+    """
+    rows = grp["row"].to_numpy()
+    out = pd.DataFrame({
+        "Name": grp["name"].fillna("(no name in OSM)").to_numpy(),
+        "Minutes": grp["walk_min"].round(0).to_numpy(),
+        "Opening hours": grp["opening_hours"].fillna("not listed").to_numpy(),
+        "Wheelchair": grp["wheelchair"].fillna("not listed").to_numpy(),
+        "Website": grp["website"].map(lambda u: safe_url(u) or "").to_numpy()})
+    for col, title in LIST_FIELDS.items():
+        if col in amenities.columns:
+            values = amenities[col].to_numpy(dtype=object)[rows]
+            if pd.notna(values).any():
+                out[title] = pd.Series(values).fillna("not listed").to_numpy()
+    if SOURCE in amenities.columns:
+        src = pd.Series(amenities[SOURCE].to_numpy(dtype=object)[rows])
+        if (src != OSM_SOURCE).any():
+            out["From"] = src.map(lambda v: "OpenStreetMap" if v == OSM_SOURCE or pd.isna(v)
+                                  else str(v).rsplit(":", 1)[0]).to_numpy()
+    return out
 
 
 def found_markers(fmap: folium.Map, found, labels: dict, cats: list) -> None:

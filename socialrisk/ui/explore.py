@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from risk.profile import area_profile
+from risk.profile import area_profile, score_table
 from socialrisk.core.schema import (
     AREA_ID,
     AREA_NAME,
@@ -43,8 +43,11 @@ SCHEMES = {"Deciles": "deciles", "Quintiles": "quintiles", "10 equal intervals":
 
 def indicator_choices(areas: pd.DataFrame) -> list[str]:
     """Numeric columns with at least one value, isolation risk first."""
-    first = [ISOLATION_RISK_DECILE, ISOLATION_RISK, "access_score", "deprivation_score",
-             "demographic_score", "imd_decile", "imd_score"]
+    first = [ISOLATION_RISK_DECILE, ISOLATION_RISK, "loneliness_risk_decile", "loneliness_risk",
+             *[c for c in areas.columns if c.startswith("risk_") and c.endswith("_decile")],
+             "isolation_risk_p_top_decile", "loneliness_risk_p_top_decile",
+             "access_score", "deprivation_score", "demographic_score", "imd_decile",
+             "imd_score"]
     skip = {"n_origins", "origin_weight", "isolation_risk_missing"}
     num = [c for c in areas.columns if c not in skip and pd.api.types.is_numeric_dtype(areas[c])
            and areas[c].notna().any()]
@@ -131,6 +134,7 @@ def _profile(areas: pd.DataFrame, area_id: str, labels: dict[str, str]) -> None:
     c3.metric("Isolation-risk score (0-100)", format_value(ISOLATION_RISK, prof.risk))
     if prof.drivers:
         st.markdown(f"**What drives the risk here:** {md_text(prof.drivers)}.")
+    _scores(areas, area_id)
     if not prof.domains.empty:
         st.markdown("**Domain scores** (0-100, higher = more risk)")
         st.dataframe(pd.DataFrame({
@@ -151,3 +155,39 @@ def _profile(areas: pd.DataFrame, area_id: str, labels: dict[str, str]) -> None:
         "Other areas with a shorter walk":
             [format_value("x_share", v) for v in prof.access["share_of_areas_better"]],
     }), hide_index=True)
+
+
+def score_name(column: str) -> str:
+    """``loneliness_risk`` -> "Loneliness risk"; ``risk_older_people`` -> "Older people"."""
+    if column.startswith("risk_"):
+        return column[len("risk_"):].replace("_", " ").capitalize()
+    return column.replace("_", " ").capitalize()
+
+
+def _scores(areas: pd.DataFrame, area_id: str) -> None:
+    """Every score of the area, with its rank interval when the run has --uncertainty."""
+    t = score_table(areas, area_id)
+    for c in ("value", "rank", "decile", "rank_p05", "rank_p95", "p_top_decile"):
+        t[c] = pd.to_numeric(t[c], errors="coerce").astype("float64")
+    if len(t) < 2 and t["rank_p05"].isna().all():
+        return
+    n = int(areas[ISOLATION_RISK].notna().sum())
+    has_mc = t["rank_p05"].notna().any()
+    st.markdown(f"**Every score of this area** (rank 1 = highest risk of {n} areas"
+                + ("; the interval holds 90 % of the ranks over the Monte Carlo draws"
+                   if has_mc else "") + ")")
+    table = pd.DataFrame({
+        "Score": [score_name(c) for c in t["score"]],
+        "Decile (1 = highest risk)": [format_value(ISOLATION_RISK_DECILE, v)
+                                      for v in t["decile"]],
+        "Rank": [format_value("x_rank", v) for v in t["rank"]],
+    })
+    if has_mc:
+        table["Rank interval (5-95 %)"] = [
+            "" if pd.isna(a) else f"{a:.0f} to {b:.0f}"
+            for a, b in zip(t["rank_p05"], t["rank_p95"], strict=True)]
+        table["In top decile (share of draws)"] = [
+            "" if pd.isna(v) else f"{100 * v:.0f} %" for v in t["p_top_decile"]]
+        table["Robustly at risk"] = ["yes" if r else "" for r in t["robust"]]
+    table["What drives it"] = [md_text(d) if isinstance(d, str) else "" for d in t["drivers"]]
+    st.dataframe(table, hide_index=True)

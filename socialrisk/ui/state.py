@@ -10,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from geo.assets import parse_asset_lists
 from geo.uploads import TABLE_TYPES, check_upload
 from socialrisk.runcache import load_or_compute
 from socialrisk.rundir import load_run_dir
@@ -30,16 +31,23 @@ class AppState:
     seconds: float = 0.0
 
 
-def default_settings(deprivation: list[str]) -> Settings:
-    """The embedded Isle of Wight, offline, with the deprivation CSVs the user gave."""
+def default_settings(deprivation: list[str], assets: tuple = ()) -> Settings:
+    """The embedded Isle of Wight, offline, with the deprivation CSVs and asset lists given.
+
+    ``assets``: ``(path, category, category_column, label, mode)`` per uploaded list
+    (:func:`socialrisk.ui.asset_upload.sidebar`).
+    """
+    lists = parse_asset_lists([{"path": a[0], "category": a[1], "category_column": a[2],
+                                "label": a[3], "mode": a[4]} for a in assets])
     return Settings(file7_download=False,
                     deprivation=[DeprivationSource(path=p) for p in deprivation],
-                    map=False, quiet=True).validate()
+                    assets=lists, map=False, quiet=True).validate()
 
 
 @st.cache_resource(show_spinner="Loading the run (walking network, access, index) ...",
                    max_entries=4)
-def load_state(run_dir: str | None, deprivation: tuple[str, ...] = ()) -> AppState:
+def load_state(run_dir: str | None, deprivation: tuple[str, ...] = (),
+               assets: tuple = ()) -> AppState:
     """Load a run once per (run directory, deprivation files).
 
     Parameters
@@ -51,6 +59,9 @@ def load_state(run_dir: str | None, deprivation: tuple[str, ...] = ()) -> AppSta
         default, computed once and then read from the user's own disk cache.
     deprivation : tuple of str
         Deprivation CSV paths for the default (ignored with ``run_dir``).
+    assets : tuple
+        Uploaded asset lists for the default (ignored with ``run_dir``), see
+        :func:`default_settings`.
 
     Raises
     ------
@@ -65,7 +76,7 @@ def load_state(run_dir: str | None, deprivation: tuple[str, ...] = ()) -> AppSta
         prepared, result, settings = load_run_dir(run_dir)
         cached = True
     else:
-        settings = default_settings(list(deprivation))
+        settings = default_settings(list(deprivation), assets)
         prepared, result, cached = load_or_compute(settings)  # disk cache across restarts
     seconds = time.perf_counter() - t0
     log.info("app: loaded %s in %.1f s%s", run_dir or "the Isle of Wight default", seconds,
@@ -73,7 +84,8 @@ def load_state(run_dir: str | None, deprivation: tuple[str, ...] = ()) -> AppSta
     return AppState(prepared, result, dict(result.labels), settings, run_dir, seconds)
 
 
-def save_upload(data: bytes, filename: str) -> str:
+def save_upload(data: bytes, filename: str, allowed: tuple[str, ...] = TABLE_TYPES,
+                stem: str = "") -> str:
     """Keep an uploaded CSV under a content-addressed temporary path (stable for caching).
 
     Raises
@@ -82,12 +94,14 @@ def save_upload(data: bytes, filename: str) -> str:
         Empty, too large or not a CSV (the same checks as every other upload).
     """
 
-    check_upload(data, filename, TABLE_TYPES)
+    check_upload(data, filename, allowed)
     digest = hashlib.sha256(data).hexdigest()[:16]
     d = Path(tempfile.gettempdir()) / "socialrisk_uploads"
     d.mkdir(parents=True, exist_ok=True)
     suffix = Path(filename).suffix.lower() or ".csv"
-    path = d / f"{digest}{suffix}"
+    if stem:  # a fixed name in a folder of its own (e.g. "uploaded_list.csv:3" as a source)
+        (d / digest).mkdir(exist_ok=True)
+    path = d / digest / f"{stem}{suffix}" if stem else d / f"{digest}{suffix}"
     if not path.exists():
         path.write_bytes(data)
     return str(path)
