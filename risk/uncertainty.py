@@ -35,10 +35,9 @@ numbers bit for bit as :func:`risk.normalise.normalise`
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,7 +45,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from risk.index import DomainSpec, isolation_index, weighted_mean_columns
-from risk.normalise import METHODS, exp_transform, normalise
+from risk.normalise import exp_transform, normalise
+from risk.ranges import UncertaintyRanges, zero_ranges
 from socialrisk.core.errors import ConfigError, InputError, shown
 from socialrisk.core.schema import NEAREST_SUFFIX, SLOW_SUFFIX, WALK_MIN_SUFFIX
 
@@ -57,79 +57,6 @@ __all__ = ["ROBUST_SHARE", "Factor", "UncertaintyRanges", "UncertaintyResult", "
 
 #: an area is "robustly at risk" when it is in decile 1 in at least this share of draws
 ROBUST_SHARE = 0.9
-
-
-@dataclass(frozen=True)
-class UncertaintyRanges:
-    """The ranges within which the Monte Carlo redraws the analyst's choices.
-
-    Attributes
-    ----------
-    weight_range : float
-        r: each domain weight and each indicator weight is multiplied by an
-        independent U[1 - r, 1 + r] factor; 0 <= r < 1 (0 = weights fixed).
-    normalisations : tuple of str
-        Methods drawn uniformly (``rank_exp``, ``zscore``, ``minmax``); a
-        1-tuple fixes the method.
-    walk_limit_min : (float, float) or None
-        Range of the walking time T, minutes, beyond which distances and times
-        are capped; ``None`` = no cap (as in the point estimate). Equal ends
-        fix T.
-    walk_speed_kmh : (float, float)
-        Range of the walking speed v, km/h; the distance limit is T x v.
-    weight_ranges : mapping, optional
-        r for particular weight groups, overriding ``weight_range``: keys
-        ``"weight: <domain>"`` (that domain's weight) or ``"indicator weights:
-        <domain>"`` (its indicators' weights), e.g. ``{"weight: access": 0.2}``.
-    """
-
-    weight_range: float = 0.5
-    normalisations: tuple[str, ...] = METHODS
-    walk_limit_min: tuple[float, float] | None = (20.0, 60.0)
-    walk_speed_kmh: tuple[float, float] = (3.0, 4.8)
-    weight_ranges: Mapping[str, float] | None = None
-
-    def range_of(self, group: str) -> float:
-        """r of a weight group (``"weight: <domain>"`` / ``"indicator weights: <domain>"``)."""
-        return float((self.weight_ranges or {}).get(group, self.weight_range))
-
-    def check(self) -> None:
-        """Raise :class:`ConfigError` naming the first range that is not usable."""
-        for key, r in [("weight_range", self.weight_range),
-                       *(self.weight_ranges or {}).items()]:
-            if not (isinstance(r, (int, float)) and math.isfinite(r) and 0 <= r < 1):
-                raise ConfigError(f"uncertainty {key} must be a number from 0 up to (not "
-                                  f"including) 1, e.g. 0.5 for weights x U[0.5, 1.5]; "
-                                  f"got {r!r}")
-        methods = tuple(self.normalisations)
-        if not methods or any(m not in METHODS for m in methods):
-            raise ConfigError(f"uncertainty normalisations must be one or more of "
-                              f"{', '.join(METHODS)}; got {shown(methods)}")
-        for label, pair in (("walk_limit_min", self.walk_limit_min),
-                            ("walk_speed_kmh", self.walk_speed_kmh)):
-            if pair is None and label == "walk_limit_min":
-                continue
-            ok = (isinstance(pair, (tuple, list)) and len(pair) == 2
-                  and all(isinstance(x, (int, float)) and math.isfinite(x) and x > 0
-                          for x in pair) and pair[0] <= pair[1])
-            if not ok:
-                raise ConfigError(f"uncertainty {label} must be two numbers > 0, low first, "
-                                  f"e.g. (20, 60); got {shown(pair)}")
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (for the run manifest)."""
-        d = asdict(self)
-        d["normalisations"] = list(self.normalisations)
-        d["weight_ranges"] = {str(k): float(v) for k, v in (self.weight_ranges or {}).items()}
-        for k in ("walk_limit_min", "walk_speed_kmh"):
-            d[k] = None if d[k] is None else [float(x) for x in d[k]]
-        return d
-
-
-def zero_ranges(normalisation: str = "rank_exp") -> UncertaintyRanges:
-    """Ranges that change nothing: every draw is the point estimate of ``normalisation``."""
-    return UncertaintyRanges(weight_range=0.0, normalisations=(normalisation,),
-                             walk_limit_min=None)
 
 
 @dataclass(frozen=True)
@@ -403,8 +330,9 @@ def factors(model: _Model, ranges: UncertaintyRanges) -> list[Factor]:
         out.append(Factor("normalisation", "normalisation", 0.0, 1.0))
     if ranges.walk_limit_min is not None and model.capped:
         lo, hi = ranges.walk_limit_min
-        if hi > lo:
-            out.append(Factor("walking limit (minutes)", "limit", float(lo), float(hi)))
+        if hi > lo:  # above hi: no cap (the point estimate's choice), see no_limit_share
+            top = hi + (hi - lo) * ranges.no_limit_share / (1 - ranges.no_limit_share)
+            out.append(Factor("walking limit (minutes)", "limit", float(lo), float(top)))
         slo, shi = ranges.walk_speed_kmh
         if shi > slo and "m" in model.capped.values():
             out.append(Factor("walking speed", "speed", float(slo), float(shi)))
@@ -451,7 +379,9 @@ def set_factor(f: _Factors, factor: Factor, values: np.ndarray,
         idx = np.array([model.methods.index(x) for x in ranges.normalisations])
         f.method = idx[np.clip(np.floor(values * m).astype(int), 0, m - 1)]
     elif factor.kind == "limit":
-        f.limit_min = np.asarray(values, dtype="float64")
+        t = np.asarray(values, dtype="float64")
+        hi = float(ranges.walk_limit_min[1]) if ranges.walk_limit_min else np.inf
+        f.limit_min = np.where(t > hi, np.nan, t)
     else:
         f.speed_kmh = np.asarray(values, dtype="float64")
 

@@ -28,6 +28,7 @@ from geo.taxonomy import amenities_frame, load_taxonomy
 from socialrisk import __version__
 from socialrisk.core import schema
 from socialrisk.core.errors import DownloadError
+from socialrisk.hotspotmap import add_hotspot_layers
 from socialrisk.lenses import load_lenses
 from socialrisk.outdir import check_out_dir
 from socialrisk.outputs import map_areas, sha256_file, write_run_outputs
@@ -241,7 +242,9 @@ def write_run(prepared: Prepared, res: RunResult, out: str | Path, make_map: boo
         tips = [c for c in [schema.AREA_ID, schema.POPULATION, schema.ISOLATION_RISK,
                             schema.DRIVERS]
                 if res.areas[c].notna().any()]  # e.g. no population column: no tooltip row
-        build_map(map_areas(res.areas), res.amenities, res.labels, tips).save(str(path))
+        shapes = map_areas(res.areas)
+        build_map(shapes, res.amenities, res.labels, tips,
+                  extra_layers=lambda m: add_hotspot_layers(m, shapes)).save(str(path))
 
     def app_data(tmp: Path) -> None:  # what the app opens a run from (data-only files)
         save_run(prepared, res, tmp / APP_DATA_DIR)

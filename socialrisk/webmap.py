@@ -28,6 +28,7 @@ import json
 import logging
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -549,7 +550,8 @@ def add_amenity_layers(fmap: folium.Map, amenities: gpd.GeoDataFrame, labels: di
 def build_map(areas: gpd.GeoDataFrame, amenities: gpd.GeoDataFrame,
               labels: dict[str, str], tooltip_columns: list[str] | None = None,
               attribution_extra: str = OGL_ATTRIBUTION, column: str = schema.ISOLATION_RISK_DECILE,
-              scheme: str = "deciles", basemap: bool = True) -> folium.Map:
+              scheme: str = "deciles", basemap: bool = True,
+              extra_layers: Callable[[folium.Map], object] | None = None) -> folium.Map:
     """Build the risk map of a run (``map.html``): self-contained, works offline.
 
     Parameters
@@ -570,6 +572,8 @@ def build_map(areas: gpd.GeoDataFrame, amenities: gpd.GeoDataFrame,
         Classes, see :func:`classify`.
     basemap : bool
         Add OpenStreetMap tiles (online only; the map reads without them).
+    extra_layers : callable, optional
+        Adds more overlays (e.g. hot spots) before the layer control is built.
 
     Returns
     -------
@@ -583,6 +587,8 @@ def build_map(areas: gpd.GeoDataFrame, amenities: gpd.GeoDataFrame,
             else classes.title)
     add_choropleth(fmap, a, column, classes, tooltip_columns, name=name)
     add_amenity_layers(fmap, amenities, labels)
+    if extra_layers is not None:
+        extra_layers(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
 

@@ -31,6 +31,11 @@ class AppState:
     seconds: float = 0.0
 
 
+#: Monte Carlo draws in the app (issue: "default on in the app"): rank intervals and the
+#: "robustly at risk" flag in every area's profile (about 3 s on the Isle of Wight)
+APP_UNCERTAINTY = 1000
+
+
 def default_settings(deprivation: list[str], assets: tuple = ()) -> Settings:
     """The embedded Isle of Wight, offline, with the deprivation CSVs and asset lists given.
 
@@ -41,7 +46,8 @@ def default_settings(deprivation: list[str], assets: tuple = ()) -> Settings:
                                 "label": a[3], "mode": a[4]} for a in assets])
     return Settings(file7_download=False,
                     deprivation=[DeprivationSource(path=p) for p in deprivation],
-                    assets=lists, map=False, quiet=True).validate()
+                    assets=lists, map=False, quiet=True,
+                    uncertainty=APP_UNCERTAINTY).validate()
 
 
 @st.cache_resource(show_spinner="Loading the run (walking network, access, index) ...",
