@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geo.csvtable import read_table
+from geo.csvtable import read_header, read_table
 from geo.imd_tidy import slug
 from geo.join import normalise_codes
 from socialrisk.core.errors import InputError, JoinError, shown
@@ -57,6 +57,24 @@ _RANK_RE = re.compile(r"(^|_)(rank|decile)s?$", re.IGNORECASE)
 _COUNT_RE = re.compile(r"^(population|pop_\w+|census_residents|households|hh_total|"
                        r"hh_deprived_\d|ts\d{3}[a-z]?_total)$|_(numerator|count)$",
                        re.IGNORECASE)
+
+
+def check_lookup_header(path: str | Path) -> None:
+    """Refuse, before any work, a file whose header is not an LSOA 2011 -> 2021 lookup's.
+
+    Reads only the header (:func:`geo.csvtable.read_header`); the rows are checked
+    when the lookup is used (:func:`read_lsoa_lookup`).
+    """
+    p = Path(path)
+    header = read_header(p)
+    names = {_ALIASES.get(slug(c), c) for c in header}
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        has = ", ".join(shown(c) for c in header[:8])
+        raise InputError(f"{p.name} is not an LSOA 2011 -> 2021 lookup: no column "
+                         f"{', '.join(missing)} (it has {has}); give the ONS lookup with "
+                         f"lsoa11_code, lsoa21_code and change_code (or LSOA11CD, LSOA21CD, "
+                         f"CHGIND)")
 
 
 def read_lsoa_lookup(path: str | Path) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from geo.assets import check_asset_lists
+from geo.lookup import check_lookup_header
 from geo.taxonomy import load_taxonomy
 from geo.uploads import MAX_UPLOAD_BYTES
 from socialrisk import __version__, compare, history, validate
@@ -153,8 +154,11 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, flags)  # every setting and path, before any work
     if settings.assets:  # the lists' files, categories and columns, before any work
         check_asset_lists(settings.assets, load_taxonomy(settings.taxonomy or None))
-
-
+    if settings.lsoa_lookup:  # a wrong lookup fails now, not after the computation
+        if not Path(settings.lsoa_lookup).is_file():
+            raise ConfigError(f"lsoa_lookup {shown(settings.lsoa_lookup, 200)} not found; give "
+                              f"the ONS LSOA 2011 -> 2021 lookup CSV")
+        check_lookup_header(settings.lsoa_lookup)
     out = run_and_write(settings)
     print(f"socialrisk: wrote {out}")
     return 0

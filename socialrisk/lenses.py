@@ -28,13 +28,17 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["LENS_DIR", "available_lenses", "load_lens", "load_lenses"]
+__all__ = ["LENS_DIR", "available_lenses", "is_lens_path", "lens_record", "load_lens",
+           "load_lenses", "refuse_lens_paths"]
 
 #: shipped lenses, in ``data/``
 LENS_DIR = "lenses"
 _KEYS = {"label", "who", "population", "population_share", "walk_speed", "amenity_filter",
          "categories", "indicators", "access_weight", "group_weight", "min_tag_coverage"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+#: a lens name must not end like another column of its score (risk_<lens>_rank ...)
+_RESERVED_ENDINGS = ("_rank", "_decile", "_drivers", "_missing", "_p05", "_p95", "_robust",
+                     "_population", "_hotspot", "_score")
 _MAX_BYTES = 200_000
 
 
@@ -42,6 +46,19 @@ def available_lenses() -> list[str]:
     """Names of the shipped lenses."""
     folder = data_dir() / LENS_DIR
     return sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def _check_name(name: str, where: str) -> None:
+    if name.endswith(_RESERVED_ENDINGS):
+        raise ConfigError(f"{where}: a lens name must not end in "
+                          f"{', '.join(_RESERVED_ENDINGS)} (risk_{name} would clash with "
+                          f"another score column); rename it")
+
+
+def is_lens_path(entry: Any) -> bool:
+    """Whether a ``lenses`` entry names a lens file (rather than a shipped lens or a table)."""
+    return isinstance(entry, str) and (entry.strip().endswith(".toml") or "/" in entry
+                                       or "\\" in entry)
 
 
 def _path_of(name: str) -> tuple[str, Path]:
@@ -81,6 +98,10 @@ def _text(data: dict, key: str, where: str) -> str:
 def lens_from_mapping(name: str, data: dict[str, Any], where: str = "") -> LensSpec:
     """A :class:`LensSpec` from a parsed TOML mapping; :class:`ConfigError` on bad keys."""
     where = where or f"lens {name}"
+    if not _NAME.match(name):
+        raise ConfigError(f"{where}: a lens name must be lower-case letters, digits and _ "
+                          f"(it names the output columns risk_<name>), not {shown(name)}")
+    _check_name(name, where)
     for key in data:
         if key not in _KEYS:
             near = difflib.get_close_matches(str(key), sorted(_KEYS), n=1)
@@ -141,8 +162,8 @@ def _share(value: Any, what: str) -> float:
     return x
 
 
-def load_lens(name: str) -> LensSpec:
-    """Read one lens by name (shipped) or path (``*.toml``)."""
+def _read(name: str) -> tuple[str, dict[str, Any], str]:
+    """``(lens name, TOML mapping, where)`` of a shipped lens name or a lens file path."""
     stem, path = _path_of(name.strip())
     problem = special_file(path)
     if problem:
@@ -158,10 +179,37 @@ def load_lens(name: str) -> LensSpec:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"lens file {path} is not valid TOML ({clipped(exc)}); fix the line "
                           f"named") from exc
-    return lens_from_mapping(stem, data, f"lens file {path.name}")
+    return stem, data, f"lens file {path.name}"
 
 
-def load_lenses(names: Iterable[str]) -> list[LensSpec]:
+def load_lens(entry: str | dict[str, Any]) -> LensSpec:
+    """One lens: a shipped name, a ``*.toml`` path, or a recorded table (``lens_record``)."""
+    if isinstance(entry, dict):
+        data = dict(entry)
+        name = data.pop("name", None)
+        if not isinstance(name, str):
+            raise ConfigError("a lens table needs name = \"...\" (the lens's short name)")
+        return lens_from_mapping(name, data, f"lens {name}")
+    if not isinstance(entry, str):
+        raise ConfigError(f"a lens is a name, a .toml file or a table, not {clipped(repr(entry))}")
+    stem, data, where = _read(entry)
+    return lens_from_mapping(stem, data, where)
+
+
+def lens_record(entry: str | dict[str, Any]) -> str | dict[str, Any]:
+    """How a ``lenses`` entry is recorded in a run: a lens file becomes its table.
+
+    A run's recorded settings then never point at a file: replaying them (the app,
+    ``socialrisk compare``) uses the lens as it was when the run was made, and a
+    crafted run folder cannot make socialrisk read a file of its choosing.
+    """
+    if is_lens_path(entry):
+        stem, data, _ = _read(str(entry))
+        return {"name": stem, **data}
+    return entry
+
+
+def load_lenses(names: Iterable[str | dict[str, Any]]) -> list[LensSpec]:
     """Read several lenses; a name given twice is refused."""
     out: list[LensSpec] = []
     for n in names:
@@ -170,3 +218,20 @@ def load_lenses(names: Iterable[str]) -> list[LensSpec]:
             raise ConfigError(f"lens {lens.name} is given twice; give each lens once")
         out.append(lens)
     return out
+
+
+def refuse_lens_paths(lenses: Any) -> None:
+    """Settings replayed from a run name shipped lenses or recorded tables, never a file.
+
+    Raises
+    ------
+    ConfigError
+        When an entry is a lens file path (a run records a lens file as its table,
+        so only a crafted or hand-edited run can hold one).
+    """
+    if isinstance(lenses, list):
+        for entry in lenses:
+            if is_lens_path(entry):
+                raise ConfigError(f"the run's settings name the lens file {shown(entry)}; a "
+                                  f"run records its lenses as tables and files are never "
+                                  f"read from a run's settings: run socialrisk again")

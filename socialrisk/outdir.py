@@ -181,6 +181,16 @@ def _owned_files(target: Path) -> dict[str, str]:
     return owned
 
 
+def owned_outputs(out: str | os.PathLike[str]) -> dict[str, str]:
+    """``{relative path: sha256}`` of the socialrisk outputs in ``out`` ({} if no folder).
+
+    Understands a marker and an older version's ``manifest.json``; raises
+    :class:`InputError` like :func:`check_out_dir` for a folder that is not ours.
+    """
+    target = Path(out).expanduser().resolve()
+    return _owned_files(target) if target.is_dir() else {}
+
+
 def write_marker(target: Path, files: dict[str, str], **extra: object) -> None:
     """Write the marker atomically: ``files`` is ``{relative path: sha256}``."""
     data = {"written_by": "socialrisk", **extra,
@@ -370,8 +380,9 @@ def publish(tmp: Path, target: Path, add: bool = False) -> None:
             os.replace(tmp / name, target / name)
         write_marker(target, {**owned, **new} if add else new)
         shutil.rmtree(old, ignore_errors=True)
-        for name in moved:  # sub-folders we emptied (e.g. app/ of a run now without it)
-            parent = (target / name).parent
-            if parent != target and not any(parent.iterdir()):
+        parents = {(target / name).parent for name in moved} - {target}
+        for parent in sorted(parents, key=lambda q: len(q.parts), reverse=True):
+            # sub-folders we emptied (e.g. app/ of a run now without it), deepest first
+            if parent.is_dir() and not parent.is_symlink() and not any(parent.iterdir()):
                 with contextlib.suppress(OSError):
                     parent.rmdir()

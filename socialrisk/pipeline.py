@@ -289,6 +289,9 @@ def _load_area_data(s: Settings, area_ids: np.ndarray, manifest: dict
         _source_record(src, cache, manifest, sha256_file) for src in sources]
     if s.lsoa_lookup:
         manifest["inputs"]["lsoa_lookup"] = _input_record(Path(s.lsoa_lookup), sha256_file)
+        if not any("converted LSOA 2011" in n for r in reports for n in r.notes):
+            manifest["notes"].append(f"lsoa_lookup {Path(s.lsoa_lookup).name} was given but no "
+                                     f"table is keyed by LSOA 2011 codes: it was not used")
     manifest["counts"]["joins"] = [r.as_dict() if hasattr(r, "as_dict") else vars(r)
                                    for r in reports]
     for r in reports:  # renamed columns, 2011 -> 2021 conversions, WIMD vs IoD: said once more

@@ -29,6 +29,7 @@ from geo.taxonomy import default_taxonomy_path
 from socialrisk import __version__, runstore
 from socialrisk.core.data import EMBEDDED_AREAS, EMBEDDED_OSM, embedded_file
 from socialrisk.core.errors import InputError
+from socialrisk.lenses import is_lens_path
 from socialrisk.outdir import dead_pid
 from socialrisk.outputs import sha256_file
 from socialrisk.pipeline import compute, prepare
@@ -54,7 +55,7 @@ def _input_files(s: Settings) -> list[Path] | None:
     # must never give the cached result of the old one
     files += [Path(a.path) for a in s.assets]
     files += [Path(p) for p in (s.lsoa_lookup, s.wards_lookup) if p]
-    files += [Path(x) for x in s.lenses if x.endswith(".toml")]
+    files += [Path(x) for x in s.lenses if is_lens_path(x)]
     return files
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from socialrisk.core.errors import ConfigError, InputError
+from socialrisk.lenses import refuse_lens_paths
 from socialrisk.runstore import APP_DATA_DIR, load_run
 from socialrisk.settings import ANALYSIS_SETTINGS, Settings, settings_from_mapping
 
@@ -86,6 +87,7 @@ def analysis_settings(recorded: dict | Settings) -> Settings:
     if isinstance(recorded, Settings):
         recorded = recorded.as_dict()
     data = {k: copy.deepcopy(recorded[k]) for k in ANALYSIS_SETTINGS if k in recorded}
+    refuse_lens_paths(data.get("lenses"))
     ignored = sorted(str(k) for k in recorded if k not in ANALYSIS_SETTINGS)
     if ignored:
         log.debug("settings not replayed from the run: %s", ", ".join(ignored))

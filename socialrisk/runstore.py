@@ -51,6 +51,7 @@ from geo.taxonomy import _NAME_RE, ACCESS_MODES, Category, Matcher
 from socialrisk import __version__
 from socialrisk.core.errors import ConfigError, InputError
 from socialrisk.core.network import Attachments, WalkNetwork
+from socialrisk.lenses import refuse_lens_paths
 from socialrisk.runstore_checks import (
     _INDEX_NAME,
     MAX_JSON_BYTES,
@@ -444,6 +445,10 @@ def _load(folder: Path):
                    for v in labels.values()), "labels.json is malformed")
     settings_data = _read_json(folder / "settings.json")
     _check(isinstance(settings_data, dict), "settings.json is not a table")
+    try:
+        refuse_lens_paths(settings_data.get("lenses"))
+    except ConfigError as exc:
+        _check(False, str(exc))
     settings = settings_from_mapping(settings_data)
     # the values are checked; recorded paths are kept as text, never looked at
     dataclasses.replace(settings, **{k: getattr(Settings(), k) for k in INPUT_SETTINGS

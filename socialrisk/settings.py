@@ -21,7 +21,7 @@ from risk.index import DomainSpec, IndicatorSpec
 from socialrisk.core import schema
 from socialrisk.core.errors import ConfigError, clipped, shown
 from socialrisk.core.files import special_file
-from socialrisk.lenses import load_lenses
+from socialrisk.lenses import lens_record, load_lenses
 from socialrisk.targets import parse_targets
 
 if sys.version_info >= (3, 11):
@@ -127,7 +127,7 @@ class Settings:
     domains: dict[str, DomainSpec] = field(default_factory=_default_domains)
     loneliness_domains: dict[str, DomainSpec] = field(
         default_factory=_default_loneliness_domains)
-    lenses: list[str] = field(default_factory=list)  # --lens older_people ...
+    lenses: list = field(default_factory=list)  # --lens older_people, a .toml, or a table
     uncertainty: int = 0             # Monte Carlo draws (0 = off)
     uncertainty_seed: int = 0
     hotspots: bool = False           # local Getis-Ord Gi* of the scores (PySAL esda)
@@ -284,8 +284,10 @@ class Settings:
                                     f"missing)")
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain dict of every setting, for the manifest."""
-        return dataclasses.asdict(self)
+        """Plain dict of every setting, for the manifest (lens files as their tables)."""
+        d = dataclasses.asdict(self)
+        d["lenses"] = [lens_record(x) for x in self.lenses]
+        return d
 
 
 _FIELDS = {f.name for f in dataclasses.fields(Settings)}
@@ -472,8 +474,9 @@ def settings_from_mapping(data: dict[str, Any], base: Settings | None = None) ->
         elif key == "lenses":
             if isinstance(value, str):
                 value = [v for v in (x.strip() for x in value.split(",")) if v]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"lenses must be a list of lens names, e.g. "
+            if not isinstance(value, list) or not all(isinstance(v, (str, dict))
+                                                      for v in value):
+                raise ConfigError(f"lenses must be a list of lens names or .toml files, e.g. "
                                   f"[\"older_people\"], not {_short(value)}")
         elif key == "thresholds_m":
             if not isinstance(value, list) or not all(

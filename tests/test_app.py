@@ -64,6 +64,14 @@ def test_explore_profile_of_a_chosen_area():
     gp = [t for t in table if "Kind of place" in t.columns][0]
     row = gp[gp["Kind of place"] == "GP surgery"].iloc[0]
     assert row["Walk"].endswith(" min") and float(row["Walk"].split()[0]) > 60
+    # uncertainty is on in the app: the score's rank interval over 1,000 draws
+    scores = [t for t in table if "Rank interval (5-95 %)" in t.columns][0]
+    iso = scores[scores["Score"] == "Isolation risk"].iloc[0]
+    lo, hi = (int(x) for x in iso["Rank interval (5-95 %)"].split(" to "))
+    # (the point rank need not lie inside: here, access only, it is 19 and at least 95 %
+    # of the draws, two thirds of them with another normalisation, rank the area lower)
+    assert 1 <= lo <= hi <= 89 and 1 <= int(iso["Rank"]) <= 89
+    assert iso["In top decile (share of draws)"].endswith(" %")
 
 
 def test_underserved_filter_and_typology():

@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(os.name != "posix", reason="POSIX process groups and paths")]
 
 OUTPUTS = ["amenities.gpkg", "app", "areas.csv", "areas.gpkg", "manifest.json", "map.html"]
-TABS = ["Explore", "Underserved", "Site", "What if", "Connect"]
+TABS = ["Explore", "Underserved", "Site", "What if", "Connect", "Change"]
 #: untracked tool caches that are not the project (copying them would test nothing)
 TOOL_CACHES = {".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__"}
 PIP_TIMEOUT = 1800  # seconds for one pip install (a cold cache downloads a few hundred MB)

@@ -221,3 +221,16 @@ def test_convert_for_areas_notes_and_strict():
     assert none == [] and same is imd
     with pytest.raises(InputError, match="lsoa_lookup .* not found"):
         convert_for_areas(imd, areas, "/no/such/lookup.csv")
+
+
+def test_a_wrong_lookup_is_refused_before_any_work(tmp_path, capsys, no_compute):
+    from socialrisk.cli import main
+
+    bad = tmp_path / "not_a_lookup.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    code = main(["run", "--no-download", "--lsoa-lookup", str(bad), "--out",
+                 str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "not_a_lookup.csv is not an LSOA 2011 -> 2021 lookup: no column lsoa11_code" in err[0]
+    assert not (tmp_path / "out").exists()

@@ -292,3 +292,20 @@ def test_the_marker_is_readable_like_the_other_outputs(cowes, tmp_path):
     finally:
         os.umask(old)
     assert (out / MARKER).stat().st_mode & 0o777 == (out / "areas.csv").stat().st_mode & 0o777
+
+
+def test_publish_removes_an_emptied_app_folder_once(tmp_path):
+    from socialrisk.outdir import publish, sha256_file, write_marker
+
+    target = tmp_path / "out"
+    (target / "app").mkdir(parents=True)
+    for name in ("app/x.json", "app/y.json", "areas.csv"):
+        (target / name).write_text(name)
+    write_marker(target, {n: sha256_file(target / n)
+                          for n in ("app/x.json", "app/y.json", "areas.csv")})
+    tmp = target / ".socialrisk-part-new"
+    tmp.mkdir()
+    (tmp / "areas.csv").write_text("new")
+    publish(tmp, target)  # once raised FileNotFoundError on app/ removed for app/x.json
+    assert (target / "areas.csv").read_text() == "new" and not (target / "app").exists()
+    assert list(json.loads((target / MARKER).read_text())["files"]) == ["areas.csv"]

@@ -185,3 +185,27 @@ def test_wheelchair_filter_on_the_real_island(iow_prepared):
     assert report["loose"]["community_centre"]["accepted"] == 0
     assert table["community_centre_wheelchair_nearest_m"].isna().all()
     assert len(table) == 89 and table["food_shop_wheelchair_nearest_m"].notna().sum() >= 88
+
+
+def test_a_lens_file_is_recorded_as_its_table_and_never_replayed_as_a_path(tmp_path):
+    from socialrisk.rundir import analysis_settings
+
+    f = tmp_path / "carers.toml"
+    f.write_text('label = "Carers"\n[categories]\ngp = 1\n', encoding="utf-8")
+    recorded = load_settings(None, {"lenses": [str(f), "older_people"]}).as_dict()
+    assert recorded["lenses"] == [{"name": "carers", "label": "Carers",
+                                   "categories": {"gp": 1}}, "older_people"]
+    f.write_text('label = "Changed since"\n[categories]\npharmacy = 1\n', encoding="utf-8")
+    replayed = analysis_settings(recorded)  # the lens as it was when the run was made
+    assert load_lenses(replayed.lenses)[0].categories == {"gp": 1.0}
+    with pytest.raises(ConfigError, match="files are never read from a run's settings"):
+        analysis_settings({"lenses": [str(f)]})
+
+
+def test_lens_names_that_would_clash_with_score_columns(tmp_path):
+    f = tmp_path / "older_people_decile.toml"
+    f.write_text("[categories]\ngp = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="would clash with another score column"):
+        load_settings(None, {"lenses": ["older_people", str(f)]})
+    with pytest.raises(ConfigError, match="must be lower-case letters"):
+        load_lens({"name": "Bad Name", "categories": {"gp": 1}})
