@@ -43,11 +43,17 @@ from risk.engine import nearest_distance
 from risk.equity import fifth_gap, weighted_median
 from socialrisk import __version__
 from socialrisk.compare_report import render_html
-from socialrisk.compare_score import fixed_scores, used_domains, why_changed
+from socialrisk.compare_score import (
+    fixed_scores,
+    inputs_changed,
+    run_settings,
+    used_domains,
+    why_changed,
+)
 from socialrisk.core import schema
 from socialrisk.core.errors import InputError, shown
 from socialrisk.core.sanitize import csv_safe
-from socialrisk.outdir import MARKER, check_out_dir, sha256_file, staging
+from socialrisk.outdir import check_out_dir, owned_outputs, sha256_file, staging
 from socialrisk.outputs import write_json
 from socialrisk.runstore import load_run
 from socialrisk.settings import ANALYSIS_SETTINGS, Settings
@@ -75,8 +81,8 @@ class Run:
 
     @property
     def settings(self) -> dict:
-        s = self.manifest.get("settings")
-        return s if isinstance(s, dict) else {}
+        """The run's settings, checked (:func:`run_settings`; defaults for missing keys)."""
+        return run_settings(self.manifest, shown(str(self.folder / "manifest.json"), 200))
 
 
 @dataclass
@@ -132,7 +138,9 @@ def read_run(folder: str | Path) -> Run:
         raise InputError(f"{shown(str(f), 200)}: area id {shown(dup)} appears twice")
     g = g.set_index(schema.AREA_ID)
     areas = pd.DataFrame(g.drop(columns=g.geometry.name))
-    return Run(f, manifest, areas, g.geometry)
+    run = Run(f, manifest, areas, g.geometry)
+    _ = run.settings  # a damaged manifest fails now, in one line
+    return run
 
 
 # ---------------------------------------------------------------- run-level differences
@@ -150,45 +158,13 @@ def settings_differences(before: dict, after: dict) -> dict[str, dict]:
     return out
 
 
-def _input_digests(manifest: dict) -> dict[str, dict]:
-    ins = manifest.get("inputs") if isinstance(manifest.get("inputs"), dict) else {}
-    out: dict[str, dict] = {}
-    for name, rec in ins.items():
-        recs = rec if isinstance(rec, list) else [rec]
-        for i, r in enumerate(recs):
-            if not isinstance(r, dict):
-                continue
-            key = name if len(recs) == 1 else f"{name}[{i + 1}]"
-            out[key] = {"path": r.get("path"), "sha256": r.get("sha256"),
-                        "data_timestamp": r.get("data_timestamp") or r.get("modified")}
-    scen = manifest.get("scenario")
-    if isinstance(scen, dict):
-        out["scenario"] = {"path": scen.get("description"), "sha256": scen.get("sha256"),
-                           "data_timestamp": None}
-    return out
-
-
-def inputs_changed(before: dict, after: dict) -> list[dict]:
-    """Per input (areas, osm, deprivation...): before and after checksums and whether it changed."""
-    b, a = _input_digests(before), _input_digests(after)
-    rows = []
-    for key in list(dict.fromkeys([*b, *a])):
-        rb, ra = b.get(key, {}), a.get(key, {})
-        rows.append({"input": key, "before": rb.get("path"), "after": ra.get("path"),
-                     "before_sha256": rb.get("sha256"), "after_sha256": ra.get("sha256"),
-                     "before_date": rb.get("data_timestamp"),
-                     "after_date": ra.get("data_timestamp"),
-                     "changed": rb.get("sha256") != ra.get("sha256")})
-    return rows
-
-
 # ---------------------------------------------------------------- per-area table
 
 
 def headline_columns(before: pd.DataFrame, after: pd.DataFrame, manifest: dict) -> list[str]:
     """Columns compared, raw indicators first: access, population, index inputs, then scores."""
     both = [c for c in before.columns if c in after.columns]
-    beyond = float(manifest.get("settings", {}).get("beyond_threshold_m", schema.BEYOND_M))
+    beyond = run_settings(manifest, "the earlier run's manifest")["beyond_threshold_m"]
     cats = [c[: -len(schema.WALK_MIN_SUFFIX) - 1] for c in both
             if c.endswith("_" + schema.WALK_MIN_SUFFIX)]
     raw: list[str] = []
@@ -222,8 +198,7 @@ def population_within(run: Run, within_min: float = WITHIN_MIN) -> tuple[pd.Data
     every amenity over the saved network); otherwise NaN, with the reason.
     """
     s = run.settings
-    speed = float(s.get("walk_speed_kmh", schema.WALK_SPEED_KMH))
-    beyond = float(s.get("beyond_threshold_m", schema.BEYOND_M))
+    speed, beyond = s["walk_speed_kmh"], s["beyond_threshold_m"]
     within_m = schema.minutes_to_metres(within_min, speed)
     t = run.areas
     cats = [c[: -len(schema.WALK_MIN_SUFFIX) - 1] for c in t.columns
@@ -495,23 +470,36 @@ def _summary(b: Run, a: Run, ch: gpd.GeoDataFrame, ins: list[dict], differ: dict
 
 
 def _check_compare_out(out: Path, runs: list[Path]) -> None:
-    """Refuse an --out that is a run folder (its files would be replaced)."""
+    """Refuse an --out that is a run folder (its files would be replaced).
+
+    Any socialrisk output in ``out`` (by its marker, or the ``manifest.json``
+    of an older version) other than a comparison's own files means a run's
+    folder: refused, nothing changed.
+    """
     target = Path(out).expanduser().resolve()
     for r in runs:
         if target == r.resolve():
             raise InputError(f"--out {target} is one of the runs compared; give a new folder "
                              f"for the comparison, e.g. {target.parent / 'change'}")
-    marker = target / MARKER
-    if marker.is_file():
-        try:
-            files = json.loads(marker.read_text(encoding="utf-8")).get("files", {})
-        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
-            files = {}
-        other = [n for n in files if n not in COMPARE_FILES]
-        if other:
-            raise InputError(f"--out {target} holds a run's outputs (e.g. {shown(other[0])}); "
-                             f"give a new or empty folder, or the folder of a previous "
-                             f"comparison (nothing was changed)")
+    owned = owned_outputs(target)
+    other = sorted(n for n in owned if n not in COMPARE_FILES)
+    if not other and "manifest.json" in owned and not _is_comparison(target / "manifest.json"):
+        other = ["manifest.json"]
+    if other:
+        raise InputError(f"--out {target} holds a run's outputs (e.g. {shown(other[0])}); "
+                         f"give a new or empty folder, or the folder of a previous "
+                         f"comparison (nothing was changed)")
+
+
+def _is_comparison(path: Path) -> bool:
+    """Whether ``path`` is the ``manifest.json`` of a comparison."""
+    try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            return False
+        m = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(m, dict) and m.get("kind") == "comparison"
 
 
 def write_comparison(comp: Comparison, out: str | Path, before: Run, after: Run,

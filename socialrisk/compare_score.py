@@ -4,10 +4,14 @@ Ranks are relative: an area can move when nothing changed on the ground. Here
 every indicator value of a table is placed in the earlier run's distribution
 of that indicator (:func:`ref_normalise`), and the domains and the index are
 combined with the earlier run's weights, as its index report records them. An
-area whose inputs did not change keeps its score exactly. Pure computation.
+area whose inputs did not change keeps its score exactly. Also the run-level
+differences read from two manifests (:func:`inputs_changed`). Pure computation.
 """
 
 from __future__ import annotations
+
+import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,6 +63,57 @@ def ref_normalise(x: pd.Series, ref: pd.Series, method: str) -> pd.Series:
     return pd.Series(out, index=x.index)
 
 
+#: numeric settings a comparison reads from a run's manifest, with their defaults
+NUMERIC_SETTINGS = {"walk_speed_kmh": schema.WALK_SPEED_KMH,
+                    "beyond_threshold_m": schema.BEYOND_M,
+                    "max_distance_m": schema.MAX_DISTANCE_M}
+NORMALISATIONS = ("rank_exp", "zscore", "minmax")
+
+
+def run_settings(manifest: dict, where: str) -> dict[str, Any]:
+    """The ``settings`` of a run's manifest, checked: the numbers a comparison uses are usable.
+
+    A setting an older version did not write has its default; one that is
+    there but not a number greater than 0 (``"abc"``, ``null``, ``0``), or an
+    unknown normalisation, is an :class:`InputError` naming ``where`` (the
+    manifest) and the setting.
+    """
+    s = manifest.get("settings", {})
+    if s is None:
+        s = {}
+    if not isinstance(s, dict):
+        raise InputError(f"{where}: settings is {shown(s)}, not a table of settings; run "
+                         f"`socialrisk run` again to rewrite the manifest")
+    out = dict(s)
+    for key, default in NUMERIC_SETTINGS.items():
+        if key not in s:
+            out[key] = default
+            continue
+        v = s[key]
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) \
+            and math.isfinite(float(v)) and float(v) > 0
+        if not ok:
+            raise InputError(f"{where}: settings.{key} is {shown(v)}, not a number greater "
+                             f"than 0; run `socialrisk run` again to rewrite the manifest")
+        out[key] = float(v)
+    method = s.get("normalisation", "rank_exp")
+    if method not in NORMALISATIONS:
+        raise InputError(f"{where}: settings.normalisation is {shown(method)}, not one of "
+                         f"{', '.join(NORMALISATIONS)}; run `socialrisk run` again to rewrite "
+                         f"the manifest")
+    out["normalisation"] = method
+    return out
+
+
+def _weight(v: object, what: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+            or v < 0:
+        raise InputError(f"the earlier run's manifest: the index report's {what} is "
+                         f"{shown(v)}, not a weight >= 0; run `socialrisk run` again to "
+                         f"rewrite the manifest")
+    return float(v)
+
+
 def _wmean(values: pd.DataFrame, w: pd.Series) -> pd.Series:
     present = values.notna()
     raw = present.mul(w, axis=1).astype(float)
@@ -71,14 +126,29 @@ def used_domains(manifest: dict) -> dict[str, tuple[float, dict[str, tuple[float
     """``{domain: (weight, {indicator: (weight, direction)})}`` as the run's index used them."""
     rep = manifest.get("index") if isinstance(manifest.get("index"), dict) else {}
     doms = rep.get("domains") if isinstance(rep.get("domains"), dict) else {}
+    used = rep.get("domains_used")
     out = {}
-    for name in rep.get("domains_used", []) or []:
-        d = doms.get(name, {})
-        inds = {c: (float(d["indicators"][c]["weight_given"]),
-                    str(d["indicators"][c].get("direction", "higher_is_worse")))
-                for c in d.get("indicators_used", []) if c in d.get("indicators", {})}
+    for name in used if isinstance(used, list) else []:
+        d = doms.get(name) if isinstance(name, str) else None
+        if not isinstance(d, dict):
+            continue
+        specs = d.get("indicators") if isinstance(d.get("indicators"), dict) else {}
+        names = d.get("indicators_used") if isinstance(d.get("indicators_used"), list) else []
+        inds = {}
+        for c in names:
+            spec = specs.get(c) if isinstance(c, str) else None
+            if not isinstance(spec, dict):
+                continue
+            direction = spec.get("direction", "higher_is_worse")
+            if direction not in ("higher_is_worse", "lower_is_worse"):
+                raise InputError(f"the earlier run's manifest: the index report's direction of "
+                                 f"indicator {shown(c)} is {shown(direction)}; run `socialrisk "
+                                 f"run` again to rewrite the manifest")
+            inds[c] = (_weight(spec.get("weight_given"), f"weight of indicator {shown(c)}"),
+                       direction)
         if inds:
-            out[name] = (float(d.get("weight_given", 0.0)), inds)
+            out[name] = (_weight(d.get("weight_given", 0.0), f"weight of domain {shown(name)}"),
+                         inds)
     return out
 
 
@@ -103,9 +173,9 @@ def fixed_scores(reference: pd.DataFrame, tables: dict[str, pd.DataFrame], manif
         ``isolation_risk_decile`` and ``norm_<indicator>`` x applied weight
         (``contrib_<indicator>``), aligned to the table's index.
     """
-    s = manifest.get("settings", {})
-    method = str(s.get("normalisation", "rank_exp"))
-    maxd = float(s.get("max_distance_m", schema.MAX_DISTANCE_M))
+    s = run_settings(manifest, "the earlier run's manifest")
+    method = s["normalisation"]
+    maxd = s["max_distance_m"]
 
     def prep(t: pd.DataFrame) -> pd.DataFrame:
         cats = [c[: -len(schema.NEAREST_SUFFIX) - 1] for c in t.columns
@@ -179,3 +249,35 @@ def why_changed(contrib_b: pd.DataFrame, contrib_a: pd.DataFrame, n: int = 2) ->
                  for i in order if abs(row[i]) > 1e-9]
         out.append("; ".join(parts))
     return pd.Series(out, index=d.index, dtype=object)
+
+
+def _input_digests(manifest: dict) -> dict[str, dict]:
+    ins = manifest.get("inputs") if isinstance(manifest.get("inputs"), dict) else {}
+    out: dict[str, dict] = {}
+    for name, rec in ins.items():
+        recs = rec if isinstance(rec, list) else [rec]
+        for i, r in enumerate(recs):
+            if not isinstance(r, dict):
+                continue
+            key = name if len(recs) == 1 else f"{name}[{i + 1}]"
+            out[key] = {"path": r.get("path"), "sha256": r.get("sha256"),
+                        "data_timestamp": r.get("data_timestamp") or r.get("modified")}
+    scen = manifest.get("scenario")
+    if isinstance(scen, dict):
+        out["scenario"] = {"path": scen.get("description"), "sha256": scen.get("sha256"),
+                           "data_timestamp": None}
+    return out
+
+
+def inputs_changed(before: dict, after: dict) -> list[dict]:
+    """Per input (areas, osm, deprivation...): before and after checksums and whether it changed."""
+    b, a = _input_digests(before), _input_digests(after)
+    rows = []
+    for key in list(dict.fromkeys([*b, *a])):
+        rb, ra = b.get(key, {}), a.get(key, {})
+        rows.append({"input": key, "before": rb.get("path"), "after": ra.get("path"),
+                     "before_sha256": rb.get("sha256"), "after_sha256": ra.get("sha256"),
+                     "before_date": rb.get("data_timestamp"),
+                     "after_date": ra.get("data_timestamp"),
+                     "changed": rb.get("sha256") != ra.get("sha256")})
+    return rows

@@ -68,34 +68,73 @@ def _inputs(m: dict) -> tuple[str, str]:
     return "; ".join(names), "; ".join(dates)
 
 
+def _beyond(m: dict) -> float:
+    """The run's ``beyond_threshold_m`` (its default when an older version did not write it)."""
+    s = m.get("settings", {})
+    if s is None:
+        s = {}
+    if not isinstance(s, dict):
+        raise ValueError(f"settings is {shown(s)}, not a table")
+    v = s.get("beyond_threshold_m", schema.BEYOND_M)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+        raise ValueError(f"settings.beyond_threshold_m is {shown(v)}, not a distance")
+    return float(v)
+
+
+def _targets_met(m: dict) -> str | None:
+    """``met/total`` of the study-area targets, None when the run has none."""
+    tg = m.get("targets")
+    if tg is None:
+        return None
+    if not isinstance(tg, dict):
+        raise ValueError(f"targets is {shown(tg)}, not a table")
+    rows = tg.get("study_area")
+    if not rows:
+        return None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ValueError("targets.study_area is not a list of targets")
+    return f"{sum(r.get('met') is True for r in rows)}/{len(rows)}"
+
+
 def _figures(folder: Path, m: dict) -> dict[str, Any]:
-    """Headline figures: areas, population, median risk, share within 800 m of a GP..."""
+    """Headline figures: areas, population, median risk, share within 800 m of a GP...
+
+    Figures that cannot be read (a damaged manifest or ``areas.csv``) give
+    ``unreadable_figures`` with the reason instead; nothing is raised.
+    """
+    try:
+        beyond = _beyond(m)
+        met = _targets_met(m)
+    except ValueError as exc:
+        return {"unreadable_figures": f"unreadable figures: {exc}"}
     out: dict[str, Any] = {}
     path = folder / "areas.csv"
-    beyond = float(m.get("settings", {}).get("beyond_threshold_m", schema.BEYOND_M))
     cols = [schema.POPULATION, schema.ISOLATION_RISK,
             *(f"{c}_share_beyond_{beyond:g}m" for c in HEADLINE_CATEGORIES)]
     try:
         t = pd.read_csv(path, usecols=lambda c: c in cols)
-    except (OSError, ValueError, pd.errors.ParserError):
-        return out
-    pop = pd.to_numeric(t[schema.POPULATION], errors="coerce") \
-        if schema.POPULATION in t.columns else pd.Series(np.nan, index=t.index)
-    out["areas"] = len(t)
-    out["population"] = float(pop.sum()) if pop.notna().any() else math.nan
-    if schema.ISOLATION_RISK in t.columns:
-        out["median_risk"] = weighted_median(pd.to_numeric(t[schema.ISOLATION_RISK],
-                                                           errors="coerce"))
-    for c in HEADLINE_CATEGORIES:
-        col = f"{c}_share_beyond_{beyond:g}m"
-        if col in t.columns and pop.notna().any():
-            b = pd.to_numeric(t[col], errors="coerce")
-            ok = b.notna() & pop.notna()
-            out[f"{c}_within_{beyond:g}m"] = float(1 - (b[ok] * pop[ok]).sum() / pop[ok].sum())
-    tg = m.get("targets")
-    if isinstance(tg, dict) and tg.get("study_area"):
-        rows = tg["study_area"]
-        out["targets_met"] = f"{sum(bool(r.get('met')) for r in rows)}/{len(rows)}"
+    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+        reason = "no areas.csv" if not path.is_file() else f"areas.csv: {clipped(exc, 80)}"
+        out["unreadable_figures"] = f"unreadable figures: {reason}"
+        t = None
+    if t is not None:
+        pop = pd.to_numeric(t[schema.POPULATION], errors="coerce") \
+            if schema.POPULATION in t.columns else pd.Series(np.nan, index=t.index)
+        out["areas"] = len(t)
+        out["population"] = float(pop.sum()) if pop.notna().any() else math.nan
+        if schema.ISOLATION_RISK in t.columns:
+            out["median_risk"] = weighted_median(pd.to_numeric(t[schema.ISOLATION_RISK],
+                                                               errors="coerce"))
+        for c in HEADLINE_CATEGORIES:
+            col = f"{c}_share_beyond_{beyond:g}m"
+            if col in t.columns and pop.notna().any():
+                b = pd.to_numeric(t[col], errors="coerce")
+                ok = b.notna() & pop.notna()
+                if pop[ok].sum() > 0:
+                    out[f"{c}_within_{beyond:g}m"] = float(1 - (b[ok] * pop[ok]).sum()
+                                                           / pop[ok].sum())
+    if met is not None:
+        out["targets_met"] = met
     return out
 
 
@@ -140,6 +179,8 @@ def format_runs(rows: list[dict[str, Any]]) -> str:
 
     def cell(r: dict, k: str) -> str:
         v = r.get(k)
+        if k == "inputs" and r.get("unreadable_figures"):
+            return clipped("; ".join(x for x in (r["unreadable_figures"], v) if x), 240)
         if isinstance(v, float):
             if not math.isfinite(v):
                 return "-"

@@ -305,20 +305,26 @@ def assets_list_html(assets: pd.DataFrame, *, title: str = "", place: str = "",
     body.append(f"<p>{intro}</p>")
     if assets.empty:
         body.append("<p><b>No places found.</b> Try a longer walk or remove the filter.</p>")
+    # a council's asset list may give contact details and accessibility (docs/assets.md)
+    extra = [c for c in ("contact", "accessibility") if c in assets.columns
+             and assets[c].fillna("").astype(str).str.strip().ne("").any()]
     for label, grp in assets.groupby("label", sort=False):
         body.append(f"<section class=cat><h2>{_e(label)} ({len(grp)})</h2><table>"
                     "<tr><th>Name</th><th>Minutes</th><th>Opening hours</th>"
-                    "<th>Wheelchair</th><th>Website</th></tr>")
+                    "<th>Wheelchair</th><th>Website</th>"
+                    + "".join(f"<th>{c.capitalize()}</th>" for c in extra) + "</tr>")
         for r in grp.itertuples(index=False):
             name = r.name if isinstance(r.name, str) else "(no name in OSM)"
+            cells = "".join(f"<td>{_e(getattr(r, c)) if isinstance(getattr(r, c), str) else ''}"
+                            f"</td>" for c in extra)
             body.append(f"<tr><td>{_e(name)}</td><td class=num>{_fmt(r.walk_min, 0)}</td>"
                         f"<td>{_e(r.opening_hours) or 'not listed'}</td>"
                         f"<td>{_e(r.wheelchair) or 'not listed'}</td>"
-                        f"<td>{_link(getattr(r, 'website', None))}</td></tr>")
+                        f"<td>{_link(getattr(r, 'website', None))}</td>{cells}</tr>")
         body.append("</table></section>")
     body.append("<p class=small>Walking times are along streets and paths. Opening hours and "
-                "access are what OpenStreetMap volunteers recorded: please check before you "
-                "go.</p>")
+                "access are what OpenStreetMap volunteers (or the asset list given) recorded: "
+                "please check before you go.</p>")
     body.append(_foot(attribution, data_note))
     return _page(title, "".join(body))
 

@@ -234,7 +234,7 @@ HOSTILE_ID = "<img src=x onerror=\"window.__pwned=1\">"
 HOSTILE_NAME = "</title><script>window.__pwned=2</script>`${1}`"
 
 
-def _tiny_run(folder, near):
+def _tiny_run(folder, near, settings=None):
     import shapely
 
     areas = gpd.GeoDataFrame({
@@ -245,6 +245,8 @@ def _tiny_run(folder, near):
         geometry=[shapely.box(i, 0, i + 1, 1) for i in range(3)], crs="EPSG:4326")
     am = gpd.GeoDataFrame({"category": []}, geometry=[], crs="EPSG:4326")
     m = {"socialrisk_version": "t", "started": "<script>x</script>", **_manifest()}
+    if settings is not None:
+        m["settings"] = settings(m["settings"])
     write_run_outputs(folder, areas, am, None, m)
 
 
@@ -316,3 +318,80 @@ def test_change_tab_compares_two_runs(tmp_path):
     at.text_input(key="change_before").set_value(str(tmp_path / "missing"))
     at.run()
     assert any("not a folder" in e.value for e in at.error)
+
+
+# ---------------------------------------------------------------- --out and damaged manifests
+
+
+def _tree(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() if p.is_file() else None
+            for p in sorted(folder.rglob("*"))}
+
+
+def _one_line_error(argv, capsys) -> str:
+    code = main(argv)
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.startswith("socialrisk: error:")]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_compare_refuses_an_older_versions_run_folder_as_out(tmp_path, capsys):
+    import shutil
+
+    _tiny_run(tmp_path / "a", [100.0, 200.0, 300.0])
+    _tiny_run(tmp_path / "b", [100.0, 50.0, 300.0])
+    leg = tmp_path / "leg"  # a socialrisk 0.1 run: no marker, its manifest lists the outputs
+    shutil.copytree(tmp_path / "a", leg)
+    (leg / ".socialrisk-outputs.json").unlink()
+    before = _tree(leg)
+    line = _one_line_error(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
+                            str(leg), "--quiet"], capsys)
+    assert "holds a run's outputs" in line and "nothing was changed" in line
+    assert _tree(leg) == before
+    # an older comparison's folder (no marker) is still ours to replace
+    out = tmp_path / "c"
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(out),
+                 "--quiet"]) == 0
+    (out / ".socialrisk-outputs.json").unlink()
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(out),
+                 "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
+        "change.csv", "change.gpkg", "change.html", "manifest.json"]
+
+
+@pytest.mark.parametrize(("key", "value"), [("walk_speed_kmh", "abc"),
+                                            ("beyond_threshold_m", None),
+                                            ("walk_speed_kmh", 0), ("max_distance_m", -1.0),
+                                            ("beyond_threshold_m", True),
+                                            ("normalisation", "ranks")])
+def test_compare_damaged_manifest_setting_is_one_line(tmp_path, capsys, key, value):
+    _tiny_run(tmp_path / "a", [100.0, 200.0, 300.0])
+    _tiny_run(tmp_path / "b", [100.0, 50.0, 300.0], lambda s: {**s, key: value})
+    line = _one_line_error(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
+                            str(tmp_path / "c"), "--quiet"], capsys)
+    assert f"settings.{key}" in line and str(tmp_path / "b" / "manifest.json") in line
+    assert not (tmp_path / "c").exists()
+
+
+def test_compare_damaged_settings_or_index_report_is_one_line(tmp_path, capsys):
+    _tiny_run(tmp_path / "a", [100.0, 200.0, 300.0], lambda s: ["not", "a", "table"])
+    _tiny_run(tmp_path / "b", [100.0, 50.0, 300.0])
+    line = _one_line_error(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
+                            str(tmp_path / "c"), "--quiet"], capsys)
+    assert "settings is" in line and "manifest.json" in line
+    _tiny_run(tmp_path / "a", [100.0, 200.0, 300.0])
+    m = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    m["index"]["domains"]["one"]["indicators"]["b_score"]["weight_given"] = "heavy"
+    (tmp_path / "a" / "manifest.json").write_text(json.dumps(m))
+    line = _one_line_error(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
+                            str(tmp_path / "c"), "--quiet"], capsys)
+    assert "weight of indicator 'b_score'" in line
+
+
+def test_an_older_manifest_without_settings_uses_the_defaults(tmp_path):
+    _tiny_run(tmp_path / "a", [100.0, 200.0, 300.0], lambda s: {})
+    _tiny_run(tmp_path / "b", [100.0, 50.0, 300.0], lambda s: {})
+    comp = compare_runs(tmp_path / "a", tmp_path / "b")
+    assert comp.summary["fixed_reference"]["areas_better"] == 1
+    assert "800 m" in comp.summary["before"]["within_method"]

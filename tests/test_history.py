@@ -44,3 +44,33 @@ def test_runs_lists_runs_oldest_first(tmp_path, capsys):
     assert len(json.loads(capsys.readouterr().out)) == 2
     assert main(["runs", str(tmp_path / "missing")]) == 2
     pd.read_csv(tmp_path / "2025" / "areas.csv")  # untouched
+
+
+def test_runs_lists_a_damaged_manifest_as_unreadable_figures(tmp_path, capsys):
+    _run(tmp_path / "good", "2025-04-01T10:00:00+0000", "2025-03-01T00:00:00Z", 0.5)
+    damaged = {"settings_list": ("settings", ["not", "a", "table"]),
+               "beyond_text": ("settings", {"beyond_threshold_m": "abc"}),
+               "beyond_null": ("settings", {"beyond_threshold_m": None}),
+               "targets_text": ("targets", {"study_area": "all met"}),
+               "targets_rows": ("targets", {"study_area": ["met", 1]}),
+               "targets_list": ("targets", ["x"])}
+    for name, (key, value) in damaged.items():
+        _run(tmp_path / name, f"2024-01-01T00:00:00 {name}", "2024-03-01T00:00:00Z", 1.0)
+        path = tmp_path / name / "manifest.json"
+        m = json.loads(path.read_text())
+        m[key] = value
+        path.write_text(json.dumps(m))
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    rows = {r["folder"]: r for r in list_runs(tmp_path)}
+    assert set(rows) == {"good", *damaged}
+    assert "unreadable_figures" not in rows["good"] and rows["good"]["areas"] == 2
+    for name in damaged:
+        assert rows[name]["unreadable_figures"].startswith("unreadable figures: "), name
+    assert "beyond_threshold_m is 'abc'" in rows["beyond_text"]["unreadable_figures"]
+    assert "study_area" in rows["targets_rows"]["unreadable_figures"]
+    assert main(["runs", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("unreadable figures: ") == len(damaged) and "Traceback" not in out
+    assert main(["runs", str(tmp_path), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == len(damaged) + 1
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before

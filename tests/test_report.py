@@ -49,6 +49,18 @@ def test_assets_list_groups_by_category():
     assert OSM_ATTRIBUTION in doc
     empty = assets_list_html(a.iloc[0:0])
     assert "No places found" in empty
+    assert "<th>Contact</th>" not in doc  # OSM places carry no contact column
+
+
+def test_assets_list_shows_an_asset_lists_contact_and_accessibility():
+    p = hand_prepared()
+    a = assets_within(p, 0.0, 10.0, minutes=12, speed_kmh=3.0, crs=None)
+    a["contact"] = ["<script>alert(1)</script>"] + [""] * (len(a) - 1)
+    a["accessibility"] = ["step-free entrance"] + [None] * (len(a) - 1)
+    doc = assets_list_html(a)
+    assert "<th>Contact</th><th>Accessibility</th>" in doc
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in doc and "<script>alert" not in doc
+    assert "step-free entrance" in doc
 
 
 def test_svg_map_scales_into_the_box():
