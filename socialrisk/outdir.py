@@ -47,6 +47,8 @@ OUTPUT_NAMES = re.compile(r"(areas\.gpkg|areas\.csv|amenities\.gpkg|map\.html|ma
 _SYSTEM_ENTRIES = ("lost+found", ".DS_Store", "Thumbs.db", "desktop.ini", ".gitkeep")
 #: written first into every staging folder, so recovery removes only folders we made
 _SENTINEL = ".socialrisk-staging"
+#: the file that marks a staging folder as ours (never an output)
+STAGING_SENTINEL = _SENTINEL
 #: held (flock) while a run writes into the folder, so two runs cannot mix their files
 _LOCK = ".socialrisk-lock"
 

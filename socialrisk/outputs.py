@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from socialrisk.core.sanitize import csv_safe
-from socialrisk.outdir import sha256_file, staging
+from socialrisk.outdir import STAGING_SENTINEL, sha256_file, staging
 
 __all__ = ["map_areas", "sha256_file", "write_json", "write_run_outputs"]
 
@@ -160,6 +160,7 @@ def write_run_outputs(
                                  "outputs": round(time.perf_counter() - t0, 3)}
         manifest["outputs"] = {p.relative_to(tmp).as_posix():
                                {"sha256": sha256_file(p), "bytes": p.stat().st_size}
-                               for p in sorted(tmp.rglob("*")) if p.is_file()}
+                               for p in sorted(tmp.rglob("*"))
+                               if p.is_file() and p.name != STAGING_SENTINEL}
         write_json(tmp / "manifest.json", manifest)
     return Path(out_dir).expanduser().resolve()

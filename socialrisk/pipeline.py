@@ -47,7 +47,7 @@ from socialrisk.stages import (
     assemble_areas,
     snap_all,
 )
-from socialrisk.targets import targets_extra
+from socialrisk.targets import check_wards_lookup, targets_extra
 from socialrisk.webmap import build_map
 
 log = logging.getLogger(__name__)
@@ -221,6 +221,7 @@ def compute(p: Prepared, access: pd.DataFrame | None = None) -> RunResult:
 def run_and_write(settings: Settings) -> Path:
     """Run and write the outputs to ``settings.out``; returns the output directory."""
     check_out_dir(settings.out)  # a wrong --out fails now, not after the computation
+    check_wards_lookup(settings)  # so does a wrong ward lookup for [targets]
     t0 = time.perf_counter()
     prepared = prepare(settings)
     res = compute(prepared)

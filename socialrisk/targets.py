@@ -24,7 +24,10 @@ Progress is reported for the study area and, with ``wards_lookup`` (the ONS
 LSOA 2021 -> ward 2024 -> district lookup, :mod:`geo.wards`), per ward and per
 district: ``targets.csv`` in the run folder and ``targets`` in its manifest.
 A target that cannot be measured in a run is a row with status "not
-measurable" and a note (an error under ``--strict``).
+measurable" and a note (an error under ``--strict``). Shares of residents are
+weighted by population over the areas that have one; areas without one are
+left out and counted in a note (with no population at all, the figures are
+unweighted, and a note says so).
 """
 
 from __future__ import annotations
@@ -152,26 +155,52 @@ def parse_targets(value: Any) -> dict[str, Target]:
 # ---------------------------------------------------------------- progress
 
 
-def _measure(t: Target, part: pd.DataFrame, pop: pd.Series) -> dict[str, Any]:
+def _measure(t: Target, part: pd.DataFrame, pop: pd.Series, weighted: bool
+             ) -> dict[str, Any]:
+    """One target in one scope; ``weighted``: by population (areas without one left out)."""
     col = t.column()
     v = pd.to_numeric(part[col], errors="coerce")
     ok = v.notna()
-    w = pop[ok] if pop[ok].notna().all() and pop[ok].sum() > 0 else pd.Series(1.0, v[ok].index)
+    has_pop = ok & pop.notna() & (pop >= 0)
     row: dict[str, Any] = {"areas": int(ok.sum()),
-                           "population": float(pop[ok].sum()) if pop[ok].notna().any()
+                           "population": float(pop[has_pop].sum()) if has_pop.any()
                            else math.nan}
+    w = pop[has_pop] if weighted else pd.Series(1.0, index=v.index[ok.to_numpy()])
+    total = float(w.sum())
     if not ok.any():
         return {**row, "value": math.nan, "met": None, "gap": math.nan,
                 "share_meeting": math.nan}
     if t.kind == "within":
-        value = float(1 - (v[ok] * w).sum() / w.sum())
+        if not total > 0:  # weighted, but no area of this scope has a population
+            return {**row, "value": math.nan, "met": None, "gap": math.nan,
+                    "share_meeting": math.nan}
+        value = float(1 - (v[w.index] * w).sum() / total)
         return {**row, "value": value, "met": value >= t.value, "gap": t.value - value,
                 "share_meeting": value}
     meets = v[ok] <= t.value if t.kind == "max" else v[ok] >= t.value
     value = float(v[ok].max() if t.kind == "max" else v[ok].min())
     gap = value - t.value if t.kind == "max" else t.value - value
+    share = float(w[meets[w.index]].sum() / total) if total > 0 else math.nan
     return {**row, "value": value, "met": bool(meets.all()), "gap": gap,
-            "share_meeting": float(w[meets].sum() / w.sum())}
+            "share_meeting": share}
+
+
+def _weighting(t: Target, a: pd.DataFrame, pop: pd.Series) -> tuple[bool, str]:
+    """Whether ``t`` is weighted by population in this run, and the note when not all areas are."""
+    v = pd.to_numeric(a[t.column()], errors="coerce")
+    ok = v.notna()
+    has_pop = ok & pop.notna() & (pop >= 0)
+    if not ok.any():
+        return True, ""
+    if not has_pop.any() or not pop[has_pop].sum() > 0:
+        return False, (f"target {t.name}: no area has a population, so its figures are "
+                       f"unweighted (each area counts once, not its residents)")
+    left = ok & ~has_pop
+    if not left.any():
+        return True, ""
+    return True, (f"target {t.name}: {int(left.sum())} of {int(ok.sum())} area(s) have no "
+                  f"population (e.g. {a.index[left.to_numpy()][0]}) and were left out of its "
+                  f"share of residents")
 
 
 def progress(areas: pd.DataFrame, targets: dict[str, Target],
@@ -228,8 +257,11 @@ def progress(areas: pd.DataFrame, targets: dict[str, Target],
                          "met": None, "by": t.by, "days_left": days,
                          "status": f"not measurable: {why}"})
             continue
+        weighted, note = _weighting(t, a, pop)
+        if note:
+            notes.append(note)
         for scope, code, name, idx in scopes:
-            m = _measure(t, a.loc[idx], pop.loc[idx])
+            m = _measure(t, a.loc[idx], pop.loc[idx], weighted)
             status = ("no data" if m["met"] is None else "met" if m["met"]
                       else "not met, past its date" if days is not None and days < 0
                       else "not met")
@@ -239,35 +271,71 @@ def progress(areas: pd.DataFrame, targets: dict[str, Target],
     return pd.DataFrame(rows, columns=list(COLUMNS)), notes
 
 
+_LOOKUP_CACHE: dict[tuple[str, int, int], pd.DataFrame] = {}
+
+
+def check_wards_lookup(settings) -> pd.DataFrame | None:
+    """Read and check the run's ``wards_lookup`` (when it has targets); call it before the run.
+
+    Returns the lookup (:func:`geo.wards.read_ward_lookup`), or None without
+    targets or without a lookup. The last one read is kept, so the output
+    step does not read it again.
+
+    Raises
+    ------
+    InputError
+        The file is missing or is not the ONS lookup (one line, with the fix).
+    """
+    lookup = getattr(settings, "wards_lookup", "") or ""
+    if not lookup or not getattr(settings, "targets", None):
+        return None
+    path = Path(lookup).expanduser()
+    if not path.is_file():
+        raise InputError(f"wards_lookup {shown(lookup, 200)} is not a file; give the "
+                         f"ONS LSOA 2021 -> ward 2024 -> district lookup CSV")
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _LOOKUP_CACHE:
+        groups = read_ward_lookup(path)
+        _LOOKUP_CACHE.clear()
+        _LOOKUP_CACHE[key] = groups
+    return _LOOKUP_CACHE[key]
+
+
 def targets_extra(areas: pd.DataFrame, settings, manifest: dict,
                   then: Callable[[Path], None] | None = None) -> Callable[[Path], None] | None:
     """The output step of a run's targets: ``targets.csv`` and ``manifest["targets"]``.
 
     Returns a callable for :func:`socialrisk.outputs.write_run_outputs`'s
     ``extra`` (it calls ``then`` last, e.g. the app data), or ``then`` itself
-    when the run has no targets. ``manifest`` is updated in place when called.
+    when the run has no targets (a ``wards_lookup`` given anyway is a note in
+    ``manifest``). The ward lookup is read and checked here, before any file
+    is written (:func:`check_wards_lookup`); ``manifest`` is updated in place.
 
-    Raises (when called)
-    --------------------
+    Raises
+    ------
+    InputError
+        Now: the ward lookup is missing or not the ONS lookup.
     ConfigError
-        Under ``settings.strict``, a target that cannot be measured or areas in
-        no ward.
+        When called, under ``settings.strict``: a target that cannot be
+        measured, areas in no ward, or areas left out of a target's figures.
     """
     targets = getattr(settings, "targets", None) or {}
-    if not targets:
-        return then
     lookup = getattr(settings, "wards_lookup", "") or ""
+    if not targets:
+        if lookup:
+            note = (f"wards_lookup {shown(lookup, 200)} was not used: there are no targets; add "
+                    f"a [targets] table to report progress per ward and district")
+            log.warning("%s", note)
+            manifest.setdefault("notes", []).append(note)
+        return then
+    groups = check_wards_lookup(settings)  # before any file is written
+    if lookup:
+        manifest.setdefault("inputs", {})["wards_lookup"] = {
+            "path": str(lookup), "sha256": sha256_file(lookup),
+            "bytes": Path(lookup).stat().st_size}
 
     def extra(tmp: Path) -> None:
-        groups = None
-        if lookup:
-            if not Path(lookup).is_file():
-                raise InputError(f"wards_lookup {shown(lookup, 200)} is not a file; give the "
-                                 f"ONS LSOA 2021 -> ward 2024 -> district lookup CSV")
-            groups = read_ward_lookup(lookup)
-            manifest.setdefault("inputs", {})["wards_lookup"] = {
-                "path": str(lookup), "sha256": sha256_file(lookup),
-                "bytes": Path(lookup).stat().st_size}
         rows, notes = progress(pd.DataFrame(areas.drop(columns=areas.geometry.name)
                                             if hasattr(areas, "geometry") else areas),
                                targets, groups)

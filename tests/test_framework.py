@@ -1,4 +1,4 @@
-"""The measurement framework end to end: the Isle of Wight with every shared table, as a user runs it."""
+"""The measurement framework end to end: the island with every shared table, as a user runs it."""
 
 from __future__ import annotations
 

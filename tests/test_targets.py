@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 from conftest import ENGLAND, needs_shared
 
 from geo.wards import read_ward_lookup
-from socialrisk.core.errors import ConfigError
+from socialrisk.core.errors import ConfigError, InputError
 from socialrisk.settings import load_settings
-from socialrisk.targets import parse_targets, progress
+from socialrisk.targets import check_wards_lookup, parse_targets, progress, targets_extra
 
 
 def test_parse_targets_forms_and_errors():
@@ -84,3 +85,72 @@ def test_ward_lookup_reads_the_ons_file():
     assert len(w) == 35672 and w.index.is_unique
     assert w.loc["E01017282", "district_code"] == "E06000046"
     assert w.loc["E01017282", "district_name"] == "Isle of Wight"
+
+
+def test_areas_without_population_are_left_out_and_said_so():
+    t = parse_targets({"gp_within_800m": 0.5, "gp_walk_min_max": 15})
+    areas = AREAS.assign(population=[100.0, None, 200.0, 400.0])
+    rows, notes = progress(areas, t, GROUPS.dropna())
+    study = rows[rows["scope"] == "study area"].set_index("target")
+    # weighted over a, c, d: 1 - (0*100 + 1*200 + .25*400) / 700 = 4/7 (not 0.5625 unweighted)
+    assert study.loc["gp_within_800m", "value"] == pytest.approx(4 / 7)
+    assert study.loc["gp_within_800m", "population"] == 700.0
+    assert study.loc["gp_within_800m", "areas"] == 4
+    # the worst area still counts (20 min); residents within 15 min: (100 + 400) / 700
+    assert study.loc["gp_walk_min_max", "value"] == 20.0
+    assert study.loc["gp_walk_min_max", "share_meeting"] == pytest.approx(5 / 7)
+    ward = rows[(rows["scope"] == "ward") & (rows["target"] == "gp_within_800m")]
+    assert ward.set_index("code")["value"].to_dict() == pytest.approx({"W1": 1.0, "W2": 0.0})
+    left = [n for n in notes if "no population" in n]
+    assert len(left) == 2 and "1 of 4 area(s)" in left[0] and "(e.g. b)" in left[0]
+
+
+def test_no_population_at_all_is_unweighted_and_said_so():
+    t = parse_targets({"gp_within_800m": 0.5})
+    rows, notes = progress(AREAS.drop(columns="population"), t)
+    # each area once: 1 - (0 + .5 + 1 + .25) / 4
+    assert rows.loc[0, "value"] == pytest.approx(0.5625)
+    assert notes == ["target gp_within_800m: no area has a population, so its figures are "
+                     "unweighted (each area counts once, not its residents)"]
+
+
+def _settings(**kw):
+    base = {"targets": parse_targets({"gp_within_800m": 0.5}), "wards_lookup": "",
+            "strict": False}
+    return SimpleNamespace(**{**base, **kw})
+
+
+def test_strict_refuses_areas_left_out_of_a_target(tmp_path):
+    areas = AREAS.assign(population=[100.0, None, 200.0, 400.0])
+    extra = targets_extra(areas, _settings(strict=True), {})
+    with pytest.raises(ConfigError, match="no population"):
+        extra(tmp_path)
+
+
+def test_wards_lookup_without_targets_is_a_note(tmp_path):
+    manifest: dict = {}
+    then = targets_extra(AREAS, _settings(targets={}, wards_lookup="w.csv"), manifest)
+    assert then is None
+    assert len(manifest["notes"]) == 1 and "'w.csv' was not used" in manifest["notes"][0]
+    assert "[targets]" in manifest["notes"][0]
+
+
+def test_a_bad_wards_lookup_fails_before_any_output(tmp_path):
+    bad = tmp_path / "wards.csv"
+    bad.write_text("LSOA21CD,WD24CD\nE01000001,E05000001\n")
+    for lookup, msg in [(bad, "has no column for ward_name"),
+                        (tmp_path / "missing.csv", "is not a file")]:
+        with pytest.raises(InputError, match=msg):
+            check_wards_lookup(_settings(wards_lookup=str(lookup)))
+        with pytest.raises(InputError, match=msg):  # at once, not when the outputs are written
+            targets_extra(AREAS, _settings(wards_lookup=str(lookup)), {})
+    good = tmp_path / "good.csv"
+    good.write_text("LSOA21CD,WD24CD,WD24NM,LAD24CD,LAD24NM\na,W1,One,D,Dist\n"
+                    "b,W1,One,D,Dist\nc,W2,Two,D,Dist\n")
+    manifest: dict = {}
+    extra = targets_extra(AREAS, _settings(wards_lookup=str(good)), manifest)
+    assert manifest["inputs"]["wards_lookup"]["path"] == str(good)
+    extra(tmp_path)
+    rows = pd.read_csv(tmp_path / "targets.csv")
+    assert sorted(rows["scope"].unique()) == ["district", "study area", "ward"]
+    assert check_wards_lookup(_settings(targets={}, wards_lookup=str(bad))) is None
