@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import logging
 import math
 import os
 import sys
@@ -23,6 +24,8 @@ from socialrisk.core.errors import ConfigError, clipped, shown
 from socialrisk.core.files import special_file
 from socialrisk.lenses import lens_record, load_lenses
 from socialrisk.targets import parse_targets
+
+log = logging.getLogger(__name__)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -420,8 +423,10 @@ def _parse_domains(value: Any) -> dict[str, DomainSpec]:
         raise ConfigError("[domains] must be a table of domains, e.g. [domains.access]")
     out = {}
     for name, spec in value.items():
-        if not isinstance(spec, dict) or "indicators" not in spec:
+        if not isinstance(spec, dict) or ("indicators" not in spec and "weight" not in spec):
             raise ConfigError(f"[domains.{name}] needs weight = N and indicators = [...]")
+        if "indicators" not in spec:  # weight only: a default domain's indicators (below)
+            spec = {**spec, "indicators": []}
         for k in spec:
             if k not in ("weight", "indicators"):
                 raise ConfigError(f"unknown key {k!r} in [domains.{name}]"
@@ -490,6 +495,40 @@ def settings_from_mapping(data: dict[str, Any], base: Settings | None = None) ->
     return s
 
 
+def _keep_default_domains(s: Settings, data: dict[str, Any], strict: bool) -> None:
+    """A config's ``[domains]`` replaces the default domains: say which ones it leaves out.
+
+    ``[domains.deprivation]`` alone would score deprivation only; the default domains
+    it does not name are not scored, and that is said (a warning; under ``--strict``
+    a :class:`ConfigError` unless they are listed, e.g. with ``weight = 0``). A default
+    domain given a weight alone keeps its default indicators. Only for a config file:
+    settings replayed from a run are applied as recorded.
+    """
+    defaults = Settings()
+    for key in ("domains", "loneliness_domains"):
+        given = data.get(key)
+        if not isinstance(given, dict):
+            continue
+        default, mine = getattr(defaults, key), getattr(s, key)
+        for d, spec in list(mine.items()):
+            if not spec.indicators and d in given and not (
+                    isinstance(given[d], dict) and "indicators" in given[d]):
+                if d not in default:
+                    raise ConfigError(f"[{key}.{d}] needs indicators = [...] (only a default "
+                                      f"domain, {', '.join(default)}, can be given a weight "
+                                      f"alone)")
+                mine[d] = DomainSpec(spec.weight, list(default[d].indicators))
+        left = [d for d in default if d not in given]
+        if left:
+            note = (f"the config's [{key}] replaces the default domains: "
+                    f"{', '.join(left)} {'are' if len(left) > 1 else 'is'} not scored; add "
+                    f"[{key}.{left[0]}] (weight = 0 to leave it out on purpose)")
+            if strict:
+                raise ConfigError(f"{note}; --strict refuses a default domain left out "
+                                  f"without a word")
+            log.warning("%s", note)
+
+
 def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | None = None,
                   ) -> Settings:
     """Read a TOML config (optional) and apply ``overrides`` (flags win). Validated."""
@@ -522,6 +561,7 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
     try:
         s = settings_from_mapping(data)
+        _keep_default_domains(s, data, strict=bool(flags.get("strict", s.strict)))
     except ConfigError as exc:
         raise ConfigError(f"{where}{exc}") from exc
     try:

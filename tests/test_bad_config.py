@@ -106,3 +106,29 @@ def test_unknown_indicator_column_suggests_the_nearest(cowes, tmp_path, capsys):
     line = cli_error(["run", "--areas", str(cowes.areas), "--osm", str(cowes.pbf), "--config",
                       str(cfg), "--out", str(out), "--no-download", "--no-map"], capsys, out)
     assert "did you mean 'cafe_pub_nearest_m'?" in line
+
+
+def test_a_domains_block_that_leaves_a_default_domain_out_says_so(tmp_path, caplog):
+    """[domains.deprivation] alone never silently drops the access domain (issue 12)."""
+    from socialrisk.settings import Settings, load_settings
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[domains.deprivation]\nweight = 0.5\nindicators = ["income_score"]\n'
+                   '[domains.demographic]\nweight = 0\n', encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        s = load_settings(cfg)
+    assert list(s.domains) == ["deprivation", "demographic"]
+    assert s.domains["demographic"].weight == 0  # a weight alone: the default indicators
+    assert s.domains["demographic"].indicators == Settings().domains["demographic"].indicators
+    assert ("the config's [domains] replaces the default domains: access is not scored"
+            in caplog.text)
+    with pytest.raises(ConfigError, match="--strict refuses a default domain left out"):
+        load_settings(cfg, {"strict": True})
+    cfg.write_text('[domains.deprivation]\nweight = 1\nindicators = ["income_score"]\n'
+                   "[domains.access]\nweight = 0\n[domains.demographic]\nweight = 0\n",
+                   encoding="utf-8")
+    assert list(load_settings(cfg, {"strict": True}).domains) == [
+        "deprivation", "access", "demographic"]
+    cfg.write_text("[domains.mine]\nweight = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[domains.mine\] needs indicators"):
+        load_settings(cfg)
