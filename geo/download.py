@@ -154,12 +154,14 @@ def fetch(
             return target
         except _AttemptError as failed:
             last, wait = failed.reason, failed.wait
-            log.info("download %s failed (%s), attempt %d%s", url, last, attempt + 1,
+            log.debug("download %s failed (%s), attempt %d%s", url, last, attempt + 1,
                      f"; the server asks to wait {wait:g} s" if wait else "")
             if not failed.retry:
                 break
     extra = f"; {hint}" if hint else ""
-    raise DownloadError(f"could not download {url}: {last}{extra}".replace("{cache}", str(target)))
+    err = DownloadError(f"could not download {url}: {last}{extra}".replace("{cache}", str(target)))
+    err.reason = last  # the short reason alone, for a one-line warning (the hint is long)
+    raise err
 
 
 def _download(url: str, target: Path, validate: Callable[[Path], str | None] | None,

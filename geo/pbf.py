@@ -47,6 +47,18 @@ log = logging.getLogger(__name__)
 
 BUILDING_COLUMNS: tuple[str, ...] = ("osm_type", "osm_id", "building", "levels", "geometry")
 RESIDENTIAL_COLUMNS: tuple[str, ...] = ("osm_type", "osm_id", "geometry")
+#: the skipped-geometry reasons of ``PbfData.skipped`` in words, for the log line
+_SKIPPED_WORDS = {
+    "amenity_line": "amenity lines (missing node locations)",
+    "amenity_node_location": "amenities (missing node locations)",
+    "amenity_polygon_way": "amenity outlines (ways)",
+    "amenity_relation": "amenity outlines (relations)",
+    "building_not_closed": "buildings with an unclosed outline",
+    "building_polygon": "building outlines",
+    "residential_not_closed": "residential areas with an unclosed outline",
+    "residential_polygon": "residential area outlines",
+    "network_node_location": "footpath nodes missing from the extract",
+}
 
 # osmnx 2.1 ``_get_network_filter("walk")`` (osmnx/_overpass.py) with the default
 # ``settings.default_access = '["access"!~"private"]'``. Overpass ``!~`` is an
@@ -393,8 +405,9 @@ def _run(path: str | Path, taxonomy: Mapping[str, Category] | None, network: boo
 
 def _log_skipped(path: Path, skipped: dict[str, int]) -> None:
     if skipped:
-        log.warning("%s: geometry could not be built for %s", path.name,
-                    ", ".join(f"{n} {k}" for k, n in sorted(skipped.items())))
+        log.warning("%s: left out, geometry could not be built: %s", path.name,
+                    ", ".join(f"{n} {_SKIPPED_WORDS.get(k, k)}"
+                              for k, n in sorted(skipped.items())))
 
 
 def read_pbf(path: str | Path,
@@ -436,8 +449,9 @@ def read_pbf(path: str | Path,
     bld = _buildings(s)
     res = _residential(s)
     seconds = time.perf_counter() - t0
-    log.info("%s read in %.1f s: %d amenities %s, %d buildings, %d residential areas",
-             p.name, seconds, len(amen), category_counts(amen, tax), len(bld), len(res))
+    log.info("%s read in %.1f s: %d amenities, %d buildings, %d residential areas",
+             p.name, seconds, len(amen), len(bld), len(res))
+    log.debug("%s: amenities per category %s", p.name, category_counts(amen, tax))
     _log_skipped(p, s.skipped)
     return PbfData(amenities=amen, network=net, buildings=bld, residential=res,
                    skipped=dict(sorted(s.skipped.items())), seconds=seconds)

@@ -13,12 +13,16 @@ to 1 over an area's indicators). The indicators with the largest positive
 contributions are the area's drivers; an indicator on which the area is no
 worse than the median area is never a driver. Each driver is written as::
 
-    <phrase>: <raw value>, <comparison> <X> % of areas
+    <phrase>: <raw value>, <comparative> than <X> % of areas
 
-for example ``"far from a GP surgery: 2.3 km, worse than 90 % of areas"`` or
+for example ``"walk to a GP surgery: 2.3 km, longer than 90 % of areas"`` or
 ``"share aged 60+: 41 %, higher than 85 % of areas"``. ``X`` is the share of
 the *other* areas with a value for the indicator whose value is strictly
-better (lower when higher is worse), rounded to the nearest whole percent.
+better (lower when higher is worse), rounded to the nearest whole percent and
+never shown as 0 or 100 unless it is: the area that is worse than every other
+reads ``"the longest of the 89 areas"`` (:func:`compare_with_areas`). Phrases
+are neutral (a 440 m walk to a bus stop is not called "far"); the comparison
+says how the area stands.
 
 The vocabulary (:func:`describe_indicator`) knows the project's column scheme:
 ``<category>_nearest_m``, ``<category>_walk_min``, ``<category>_walk_min_slow``,
@@ -56,12 +60,14 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "DEFAULT_LABELS",
     "category_label",
+    "compare_with_areas",
     "comparison",
     "contributions",
     "describe_indicator",
     "format_distance",
     "format_percent",
     "percent_better_than",
+    "plural_label",
     "top_drivers",
 ]
 
@@ -135,8 +141,8 @@ def _general(v: float) -> str:
     return "n/a" if _is_missing(v) else f"{v:.3g}"
 
 
-# name -> (phrase, formatter, neutral); neutral phrases get "higher/lower than",
-# phrases that already say what is bad get "worse than".
+# name -> (phrase, formatter, neutral); all named phrases are neutral and get
+# "higher than" / "lower than" by the indicator's direction.
 _NAMED: dict[str, tuple[str, Formatter, bool]] = {
     "imd_score": ("IMD score", _fixed(1), True),
     "income_score": ("income-deprived residents", format_percent, True),
@@ -214,7 +220,7 @@ def _plural_word(phrase: str) -> str:
     return " ".join(words) + (sep + tail if sep else "")
 
 
-def _plural(label: str) -> str:
+def plural_label(label: str) -> str:
     """Small English pluraliser for category labels (drops the article).
 
     Lists are pluralised item by item: ``"a cafe, pub or bar" -> "cafes, pubs
@@ -238,37 +244,43 @@ def _accessible(label: str) -> str:
     return f"wheelchair-accessible {label}"
 
 
-_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str], str], tuple[str, Formatter]]]] = [
+# (pattern, build(match, label) -> (phrase, formatter, comparative)); the comparative is
+# fixed ("longer") or "" for neutral ("higher"/"lower", "more"/"fewer" by the direction)
+_PATTERNS: list[tuple[re.Pattern[str],
+                      Callable[[re.Match[str], str], tuple[str, Formatter, str]]]] = [
     (re.compile(rf"^(?P<cat>.+)_wheelchair_{NEAREST_SUFFIX}$"),
-     lambda m, lab: (f"far from {_accessible(lab)}", format_distance)),
+     lambda m, lab: (f"walk to {_accessible(lab)}", format_distance, "longer")),
     (re.compile(rf"^(?P<cat>.+)_{NEAREST_SUFFIX}$"),
-     lambda m, lab: (f"far from {lab}", format_distance)),
+     lambda m, lab: (f"walk to {lab}", format_distance, "longer")),
     (re.compile(rf"^(?P<cat>.+)_{WALK_MIN_SUFFIX}$"),
-     lambda m, lab: (f"long walk to {lab}", _format_minutes)),
+     lambda m, lab: (f"walk to {lab}", _format_minutes, "longer")),
     (re.compile(rf"^(?P<cat>.+)_{SLOW_SUFFIX}$"),
-     lambda m, lab: (f"long walk to {lab} at a slower pace", _format_minutes)),
+     lambda m, lab: (f"walk to {lab} at a slower pace", _format_minutes, "longer")),
     (re.compile(r"^(?P<cat>.+)_count_(?P<d>\d+(?:\.\d+)?)m$"),
-     lambda m, lab: (f"few {_plural(lab)} within {m['d']} m", _format_count)),
+     lambda m, lab: (f"average number of {plural_label(lab)} within {m['d']} m",
+                     _format_count, "")),
     (re.compile(r"^(?P<cat>.+)_share_beyond_(?P<d>\d+(?:\.\d+)?)m$"),
-     lambda m, lab: (f"residents more than {m['d']} m from {lab}", format_percent)),
+     lambda m, lab: (f"residents more than {m['d']} m from {lab}", format_percent, "")),
     (re.compile(rf"^(?P<cat>.+)_{UNREACHABLE_SUFFIX}$"),
-     lambda m, lab: (f"residents who cannot reach {lab} on foot", format_percent)),
+     lambda m, lab: (f"residents who cannot reach {lab} on foot", format_percent, "")),
     (re.compile(r"^(?P<cat>.+)_gravity$"),
-     lambda m, lab: (f"low access to {lab} (gravity score)", _general)),
+     lambda m, lab: (f"access to {plural_label(lab)} (gravity score)", _general, "")),
     (re.compile(r"^(?P<cat>.+)_e2sfca$"),
-     lambda m, lab: (f"low provision of {lab} per resident (E2SFCA)", _general)),
+     lambda m, lab: (f"provision of {plural_label(lab)} per 1,000 residents (E2SFCA)",
+                     _general, "")),
 ]
 
 
-def _describe(column: str, labels: Mapping[str, str] | None) -> tuple[str, Formatter, bool]:
+def _describe(column: str, labels: Mapping[str, str] | None) -> tuple[str, Formatter, str]:
+    """``(phrase, formatter, comparative)``; comparative "" = by the direction."""
     if column in _NAMED:
-        return _NAMED[column]
+        phrase, fmt, _ = _NAMED[column]
+        return phrase, fmt, ""
     for pattern, build in _PATTERNS:
         m = pattern.match(column)
         if m:
-            phrase, fmt = build(m, category_label(m["cat"], labels))
-            return phrase, fmt, False
-    return column.replace("_", " "), _general, True
+            return build(m, category_label(m["cat"], labels))
+    return column.replace("_", " "), _general, ""
 
 
 def describe_indicator(column: str, labels: Mapping[str, str] | None = None,
@@ -285,7 +297,7 @@ def describe_indicator(column: str, labels: Mapping[str, str] | None = None,
     Returns
     -------
     (str, callable)
-        The phrase (``"far from a GP surgery"``) and a function formatting a
+        The phrase (``"walk to a GP surgery"``) and a function formatting a
         raw value (``2300.0 -> "2.3 km"``; NaN -> ``"n/a"``). Unknown columns
         get the name with spaces and 3 significant figures.
     """
@@ -293,17 +305,66 @@ def describe_indicator(column: str, labels: Mapping[str, str] | None = None,
     return phrase, fmt
 
 
-def comparison(column: str, direction: str = "higher_is_worse") -> str:
-    """The comparative used in the driver text for ``column``.
+_SUPERLATIVE = {"longer": "longest", "higher": "highest", "lower": "lowest",
+                "fewer": "fewest", "more": "most", "worse": "worst", "better": "best",
+                "shorter": "shortest"}
+_OPPOSITE = {"longer": "shorter", "higher": "lower", "lower": "higher", "fewer": "more",
+             "more": "fewer", "worse": "better", "better": "worse", "shorter": "longer"}
 
-    ``"worse than"`` for access indicators (their phrase already says what is
-    bad); for neutral quantities ``"higher than"`` when higher is worse and
-    ``"lower than"`` when lower is worse.
+
+def comparison(column: str, direction: str = "higher_is_worse") -> str:
+    """The comparative used in the driver text for ``column`` (``"longer than"``).
+
+    Walks and distances are ``"longer than"``; averages of counts ``"fewer than"``
+    (or ``"more than"`` when declared higher-is-worse); other quantities
+    ``"higher than"`` when higher is worse and ``"lower than"`` when lower is worse.
     """
-    _, _, neutral = _describe(column, None)
-    if not neutral:
-        return "worse than"
-    return "lower than" if direction == "lower_is_worse" else "higher than"
+    return f"{_comparative(column, direction)} than"
+
+
+def _comparative(column: str, direction: str) -> str:
+    _, _, word = _describe(column, None)
+    low = direction == "lower_is_worse"
+    if word:
+        return _OPPOSITE[word] if low else word
+    if re.search(r"_count_\d+(?:\.\d+)?m$", column):
+        return "fewer" if low else "more"
+    return "lower" if low else "higher"
+
+
+def compare_with_areas(n_better: int, n_areas: int, comparative: str = "worse") -> str:
+    """How an area compares with the others, in words.
+
+    Parameters
+    ----------
+    n_better : int
+        Number of the *other* areas that are strictly better.
+    n_areas : int
+        Number of areas compared, the area included (>= 2).
+    comparative : str
+        ``"worse"``, ``"longer"``, ``"higher"``, ``"lower"``, ``"fewer"``, ...
+
+    Returns
+    -------
+    str
+        ``"longer than 70 % of areas"``; ``"the longest of the 89 areas"`` when
+        every other area is better; ``"no longer than any other area"`` when none
+        is. The percent is rounded half up but never to 0 or 100 when it is not.
+
+    Examples
+    --------
+    >>> compare_with_areas(88, 89, "worse")
+    'the worst of the 89 areas'
+    >>> compare_with_areas(62, 89, "longer")
+    'longer than 70 % of areas'
+    """
+    others = n_areas - 1
+    if others >= 1 and n_better >= others:
+        return f"the {_SUPERLATIVE.get(comparative, comparative)} of the {n_areas} areas"
+    if n_better <= 0:
+        return f"no {comparative} than any other area"
+    pct = min(max(_round_half_up(100.0 * n_better / others), 1), 99)
+    return f"{comparative} than {pct} % of areas"
 
 
 def percent_better_than(s: pd.Series, direction: str = "higher_is_worse") -> pd.Series:
@@ -393,11 +454,12 @@ def top_drivers(values: pd.DataFrame, normalised: pd.DataFrame, weights: pd.Data
     for c in cols:
         direction = directions.get(c, "higher_is_worse")
         phrase, fmt = describe_indicator(c, labels)
-        cmp_word = comparison(c, direction)
+        word = _comparative(c, direction)
         pct = percent_better_than(values[c], direction)
+        n_areas = int(values[c].notna().sum())
         texts[c] = [
-            f"{phrase}: {fmt(v)}" + ("" if pd.isna(p) else
-                                     f", {cmp_word} {_round_half_up(p)} % of areas")
+            f"{phrase}: {fmt(v)}" + ("" if pd.isna(p) else ", " + compare_with_areas(
+                _round_half_up(p * (n_areas - 1) / 100.0), n_areas, word))
             for v, p in zip(values[c].to_numpy(dtype="float64"), pct.to_numpy(), strict=True)
         ]
     result = []

@@ -221,7 +221,8 @@ def snap_geometries(network: WalkNetwork, geoms, max_snap_m: float,
                 np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)]
     att = _build(n, *cols)
     if att.n_unsnapped:
-        log.info("snap: %d of %d items are farther than %g m from the network (unsnapped)",
+        # debug: the caller says it once, in words (socialrisk.stages.snap_all)
+        log.debug("snap: %d of %d items are farther than %g m from the network (unsnapped)",
                  att.n_unsnapped, n, max_snap_m)
     return att
 

@@ -425,8 +425,8 @@ def isolation_index(table: pd.DataFrame, domains: Mapping[str, Any] | None = Non
     C            24.7                    2                      7
     D             NaN                 <NA>                   <NA>
     >>> print(out.loc["B", "isolation_risk_drivers"].replace("; ", "\\n"))
-    far from a GP surgery: 2.5 km, worse than 100 % of areas
-    share aged 60+: 45 %, higher than 100 % of areas
+    walk to a GP surgery: 2.5 km, the longest of the 3 areas
+    share aged 60+: 45 %, the highest of the 3 areas
     """
     doms = _domains(domains, weights)
     Settings(domains=doms, normalisation=normalisation, n_drivers=n_drivers,
@@ -557,8 +557,8 @@ def add_facility(prepared: Prepared, result: RunResult, category: str, x: float,
     --------
     >>> prepared, res = sr.load(file7_download=False, quiet=True)
     >>> what_if = sr.add_facility(prepared, res, "gp", -1.3640, 50.6420, name="Brighstone GP")
-    >>> int(what_if.changes["changed"].sum())  # areas whose access or decile changed
-    10
+    >>> int(what_if.changes["changed"].sum())  # areas whose access changed (baseline scale)
+    5
     >>> what_if.changes.loc["E01017291", ["gp_walk_min_old", "gp_walk_min_new"]].round(1).tolist()
     [121.2, 36.7]
     """

@@ -12,6 +12,7 @@ import argparse
 import importlib.util
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from geo.lookup import check_lookup_header
 from geo.taxonomy import load_taxonomy
 from geo.uploads import MAX_UPLOAD_BYTES
 from socialrisk import __version__, compare, history, validate
+from socialrisk.briefing import terminal_summary
 from socialrisk.core import schema
 from socialrisk.core.errors import ConfigError, SocialRiskError, clipped, shown
 from socialrisk.core.files import special_file
@@ -161,6 +163,10 @@ def _run(args: argparse.Namespace) -> int:
         check_lookup_header(settings.lsoa_lookup)
     out = run_and_write(settings)
     print(f"socialrisk: wrote {out}")
+    if not settings.quiet:  # the 10 highest-risk areas and the files, clipped to the terminal
+        width = shutil.get_terminal_size((100, 24)).columns
+        for line in terminal_summary(out, width=max(width - 1, 40)):
+            print(line)
     return 0
 
 

@@ -206,12 +206,21 @@ def render_html(change: gpd.GeoDataFrame, summary: dict, labels: dict[str, str] 
     out.append("<h2>Equity gap (most minus least deprived fifth)</h2>")
     keys = list(dict.fromkeys([*b["equity_gap"], *a["equity_gap"]]))
     if keys:
+        def groups(g: dict) -> str:  # the two fifths' sizes: a gap is only measured from 5 each
+            return f"{g.get('n_most', 0)} / {g.get('n_least', 0)}" if g else ""
+
         rows = [[_td(_measure_label(k, labels), text=True),
                  _td(b["equity_gap"].get(k, {}).get("gap"), 1, sign=True),
-                 _td(a["equity_gap"].get(k, {}).get("gap"), 1, sign=True)] for k in keys]
-        out.append("<p class='muted'>Population-weighted medians of IMD deciles 1-2 minus "
-                   "deciles 9-10 (positive: the most deprived fifth is worse off).</p>")
-        out.append(_table(["measure", "gap before", "gap after"], rows))
+                 _td(a["equity_gap"].get(k, {}).get("gap"), 1, sign=True),
+                 _td(groups(b["equity_gap"].get(k, {})), text=True),
+                 _td(groups(a["equity_gap"].get(k, {})), text=True)] for k in keys]
+        out.append(f"<p class='muted'>Population-weighted medians of IMD deciles 1-2 minus "
+                   f"deciles 9-10 (positive: the most deprived fifth is worse off); areas in "
+                   f"each fifth shown as most / least deprived. No gap is given when a fifth "
+                   f"has fewer than {schema.EQUITY_MIN_AREAS} areas: the median of a few areas "
+                   f"swings with any one of them.</p>")
+        out.append(_table(["measure", "gap before", "gap after", "areas before",
+                           "areas after"], rows))
     else:
         out.append("<p>The runs have no deprivation deciles (imd_decile): no equity gap.</p>")
     tb, ta = b.get("targets") or [], a.get("targets") or []

@@ -2,9 +2,11 @@
 
 Ranks are relative: an area can move when nothing changed on the ground. Here
 every indicator value of a table is placed in the earlier run's distribution
-of that indicator (:func:`ref_normalise`), and the domains and the index are
-combined with the earlier run's weights, as its index report records them. An
-area whose inputs did not change keeps its score exactly. Also the run-level
+of that indicator (:func:`risk.fixed_reference.ref_normalise`, re-exported
+here), and the domains and the index are combined with the earlier run's
+weights, as its index report records them
+(:func:`risk.fixed_reference.fixed_index`). An area whose inputs did not
+change keeps its score exactly. Also the run-level
 differences read from two manifests (:func:`inputs_changed`). Pure computation.
 """
 
@@ -16,52 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from risk.normalise import apply_direction, exp_transform
+from risk.fixed_reference import fixed_index, ref_normalise
 from risk.rules import unreachable_at_limit
 from socialrisk.core import schema
 from socialrisk.core.errors import InputError, shown
 
-
-def ref_normalise(x: pd.Series, ref: pd.Series, method: str) -> pd.Series:
-    """Normalise ``x`` against the distribution of ``ref`` (both higher = worse).
-
-    ``ref_normalise(ref, ref, m)`` equals :func:`risk.normalise.normalise` of
-    ``ref``. For ``rank_exp`` a value of ``ref`` gets its average rank, a value
-    between two of them a rank linearly interpolated between theirs, a value
-    beyond the range the rank of the nearest end (scores are capped at the
-    reference's best and worst); ``R = rank / N`` with ``N`` the reference's
-    count, then the IoD exponential transform. ``zscore`` and ``minmax`` use
-    the reference's mean and standard deviation, or minimum and maximum.
-    """
-    r = pd.to_numeric(ref, errors="coerce").to_numpy(dtype=float)
-    r = r[~np.isnan(r)]
-    v = pd.to_numeric(x, errors="coerce").to_numpy(dtype=float)
-    out = np.full(v.size, np.nan)
-    ok = ~np.isnan(v)
-    if r.size == 0:
-        return pd.Series(out, index=x.index)
-    if method == "rank_exp":
-        s = np.sort(r)
-        less = np.searchsorted(s, v[ok], side="left")
-        leq = np.searchsorted(s, v[ok], side="right")
-        rank = (less + 1 + leq) / 2.0
-        inexact = leq == less
-        fin = np.unique(s[np.isfinite(s)])
-        if inexact.any() and fin.size:
-            fr = (np.searchsorted(s, fin, "left") + 1 + np.searchsorted(s, fin, "right")) / 2.0
-            vv = np.clip(v[ok][inexact], fin[0], fin[-1])  # inf beyond: the nearest end
-            rank[inexact] = np.interp(vv, fin, fr)
-        out[ok] = exp_transform(rank / s.size)
-    elif method == "zscore":
-        mean, sd = float(r.mean()), float(r.std())
-        out[ok] = (v[ok] - mean) / sd if sd > 0 else v[ok] - mean
-    elif method == "minmax":
-        lo, hi = float(r.min()), float(r.max())
-        out[ok] = 100.0 * (v[ok] - lo) / (hi - lo) if hi > lo else 50.0
-    else:
-        raise InputError(f"normalisation {shown(method)} of the earlier run is not known")
-    return pd.Series(out, index=x.index)
-
+__all__ = ["ref_normalise", "fixed_scores", "run_settings", "used_domains",
+           "why_changed", "inputs_changed"]
 
 #: numeric settings a comparison reads from a run's manifest, with their defaults
 NUMERIC_SETTINGS = {"walk_speed_kmh": schema.WALK_SPEED_KMH,
@@ -112,14 +75,6 @@ def _weight(v: object, what: str) -> float:
                          f"{shown(v)}, not a weight >= 0; run `socialrisk run` again to "
                          f"rewrite the manifest")
     return float(v)
-
-
-def _wmean(values: pd.DataFrame, w: pd.Series) -> pd.Series:
-    present = values.notna()
-    raw = present.mul(w, axis=1).astype(float)
-    total = raw.sum(axis=1)
-    applied = raw.div(total.where(total > 0), axis=0).fillna(0.0)
-    return (values.fillna(0.0) * applied).sum(axis=1).where(total > 0)
 
 
 def used_domains(manifest: dict) -> dict[str, tuple[float, dict[str, tuple[float, str]]]]:
@@ -188,52 +143,10 @@ def fixed_scores(reference: pd.DataFrame, tables: dict[str, pd.DataFrame], manif
     if not domains:
         raise InputError("the earlier run's manifest has no index report (domains used); "
                          "run it again with this version of socialrisk")
-    out = {k: pd.DataFrame(index=t.index) for k, t in tabs.items()}
-    ref_dom: dict[str, pd.Series] = {}
-    dom_raw: dict[str, dict[str, pd.Series]] = {k: {} for k in tabs}
-    for name, (_, inds) in domains.items():
-        w = pd.Series({c: wt for c, (wt, _) in inds.items()}, dtype=float)
-        ref_cols = {}
-        cols: dict[str, dict[str, pd.Series]] = {k: {} for k in tabs}
-        for c, (_, direction) in inds.items():
-            rb = apply_direction(pd.to_numeric(ref.get(c, pd.Series(np.nan, ref.index)),
-                                               errors="coerce"), direction)
-            ref_cols[c] = ref_normalise(rb, rb, method)
-            for k, t in tabs.items():
-                xv = pd.to_numeric(t[c], errors="coerce") if c in t.columns \
-                    else pd.Series(np.nan, index=t.index)
-                cols[k][c] = ref_normalise(apply_direction(xv, direction), rb, method)
-        ref_dom[name] = _wmean(pd.DataFrame(ref_cols), w)
-        for k in tabs:
-            vals = pd.DataFrame(cols[k])
-            dom_raw[k][name] = _wmean(vals, w)
-            for c in vals.columns:
-                out[k][f"norm_{c}"] = vals[c]
-    dw = pd.Series({n: wt for n, (wt, _) in domains.items()}, dtype=float)
-    ref_scores = pd.DataFrame({n: ref_normalise(ref_dom[n], ref_dom[n], method)
-                               for n in domains})
-    ref_risk = _wmean(ref_scores, dw)
-    rr = np.sort(ref_risk.dropna().to_numpy())
-    for k in tabs:
-        sc = pd.DataFrame({n: ref_normalise(dom_raw[k][n], ref_dom[n], method) for n in domains},
-                          index=tabs[k].index)
-        for n in domains:
-            out[k][schema.score_column(n)] = sc[n]
-        risk = _wmean(sc, dw)
-        out[k][schema.ISOLATION_RISK] = risk
-        v = risk.to_numpy()
-        rank = np.where(np.isnan(v), np.nan, 1 + rr.size - np.searchsorted(rr, v, "right"))
-        out[k][schema.ISOLATION_RISK_RANK] = pd.array(np.where(np.isnan(rank), np.nan, rank),
-                                                      dtype="Float64").round().astype("Int64")
-        dec = np.ceil(rank * 10.0 / max(rr.size, 1))
-        out[k][schema.ISOLATION_RISK_DECILE] = pd.array(dec, dtype="Float64").astype("Int64")
-        # each indicator's weight in the index (domain weight x indicator weight, as given)
-        for dwt, inds in domains.values():
-            tot = sum(wt for wt, _ in inds.values())
-            for c, (wt, _) in inds.items():
-                out[k][f"contrib_{c}"] = out[k][f"norm_{c}"] * (dwt / dw.sum()) * (wt / tot)
-    return out
-
+    rep = manifest.get("index") if isinstance(manifest.get("index"), dict) else {}
+    dm = rep.get("domain_normalisation")
+    return fixed_index(ref, tabs, domains, method,
+                       domain_method=dm if dm in NORMALISATIONS else method)
 
 
 def why_changed(contrib_b: pd.DataFrame, contrib_a: pd.DataFrame, n: int = 2) -> pd.Series:

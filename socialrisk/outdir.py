@@ -39,9 +39,11 @@ _PART = ".socialrisk-part-"
 _OLD = ".socialrisk-old-"
 _MAX_MARKER_BYTES = 5_000_000
 #: the only files socialrisk ever writes, replaces or removes in an output folder
-OUTPUT_NAMES = re.compile(r"(areas\.gpkg|areas\.csv|amenities\.gpkg|map\.html|manifest\.json"
+OUTPUT_NAMES = re.compile(r"(areas\.gpkg|areas\.csv|areas\.qml|amenities\.gpkg|map\.html"
+                          r"|manifest\.json"
                           r"|validation\.json|validation\.png"
                           r"|targets\.csv|change\.csv|change\.gpkg|change\.html"
+                          r"|wards\.csv|districts\.csv|briefings/ward_[A-Za-z0-9]{1,16}\.html"
                           r"|app/[a-z0-9_]{1,64}\.(parquet|npz|json))")
 #: entries an operating system or a mount puts in an empty folder (never touched)
 _SYSTEM_ENTRIES = ("lost+found", ".DS_Store", "Thumbs.db", "desktop.ini", ".gitkeep")
@@ -233,6 +235,9 @@ def _recover(target: Path, marker: dict) -> None:
         if p.is_dir() and (p / _SENTINEL).is_file():
             log.info("removing %s, left by an interrupted run", p)
             shutil.rmtree(p, ignore_errors=True)
+        elif p.is_dir() and "-probe-" in p.name:  # killed between the probe's mkdir and rmdir
+            with contextlib.suppress(OSError):
+                p.rmdir()  # only ever empty: never removes anything else
         elif p.is_file() and p.name.startswith(f"{_PART}marker-"):
             p.unlink(missing_ok=True)
     files = marker.get("files") if isinstance(marker.get("files"), dict) else {}

@@ -2,8 +2,10 @@
 
 An interrupted run never leaves a half-written output; the folder rules (what
 may be replaced, what never) are :mod:`socialrisk.outdir`. ``areas.csv`` is
-written formula-safe (:func:`socialrisk.core.sanitize.csv_safe`); the GeoPackages
-keep the true values.
+written formula-safe (:func:`socialrisk.core.sanitize.csv_safe`) and rounded for
+reading (:func:`socialrisk.columns.round_for_csv`); the GeoPackages keep the true
+values, with every field described (``gpkg_data_columns``) and the areas layer's
+QGIS style stored as its default (:mod:`socialrisk.qgis`, also ``areas.qml``).
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from socialrisk.columns import describe_column, round_for_csv
 from socialrisk.core.sanitize import csv_safe
 from socialrisk.outdir import STAGING_SENTINEL, sha256_file, staging
+from socialrisk.qgis import areas_style, write_data_columns, write_default_style
 
 __all__ = ["map_areas", "sha256_file", "write_json", "write_run_outputs"]
 
@@ -103,6 +107,27 @@ def map_areas(areas: gpd.GeoDataFrame, tolerance_m: float | None = None,
     return a
 
 
+def _describe_and_style(tmp: Path, columns: list[str], labels: Mapping[str, str] | None,
+                        polygons: bool) -> None:
+    """Field descriptions in both GeoPackages; the areas style in areas.gpkg and areas.qml.
+
+    Done on the staged files before any checksum is taken (the manifest and the
+    marker hash the files as they end up).
+    """
+    def areas_words(c: str) -> tuple[str, str, str]:
+        return describe_column(c, labels)
+
+    def amenity_words(c: str) -> tuple[str, str, str]:
+        return describe_column(c, labels, layer="amenities")
+
+    write_data_columns(tmp / "areas.gpkg", "areas", areas_words)
+    for layer in ("amenities", "amenity_polygons") if polygons else ("amenities",):
+        write_data_columns(tmp / "amenities.gpkg", layer, amenity_words)
+    qml = areas_style(columns, areas_words)
+    write_default_style(tmp / "areas.gpkg", "areas", qml)
+    (tmp / "areas.qml").write_text(qml, encoding="utf-8")
+
+
 def write_run_outputs(
     out_dir: str | Path,
     areas: gpd.GeoDataFrame,
@@ -111,8 +136,11 @@ def write_run_outputs(
     manifest: dict,
     render_map: Callable[[Path], None] | None = None,
     extra: Callable[[Path], None] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write ``areas.gpkg``, ``areas.csv``, ``amenities.gpkg``, ``map.html`` and ``manifest.json``.
+    """Write ``areas.gpkg``, ``areas.csv``, ``areas.qml``, ``amenities.gpkg``, ``map.html``...
+
+    ... and ``manifest.json`` (with the SHA-256 of every file, taken last).
 
     Parameters
     ----------
@@ -129,6 +157,8 @@ def write_run_outputs(
         Called with the path of ``map.html`` to write the map.
     extra : callable, optional
         Called with the staging folder to write further files (the app's data).
+    labels : mapping, optional
+        Category -> label of the run's taxonomy, for the field descriptions.
 
     Returns
     -------
@@ -144,13 +174,15 @@ def write_run_outputs(
     with staging(out_dir) as tmp:
         a = areas.to_crs("EPSG:4326")
         a.to_file(tmp / "areas.gpkg", layer="areas", driver="GPKG")
-        csv_safe(pd.DataFrame(a.drop(columns="geometry"))).to_csv(tmp / "areas.csv",
-                                                                   index=False)
+        table = pd.DataFrame(a.drop(columns="geometry"))
+        csv_safe(round_for_csv(table, labels)).to_csv(tmp / "areas.csv", index=False)
         am = amenities.to_crs("EPSG:4326")
         am.to_file(tmp / "amenities.gpkg", layer="amenities", driver="GPKG")
         if amenity_polygons is not None and len(amenity_polygons):
             amenity_polygons.to_crs("EPSG:4326").to_file(
                 tmp / "amenities.gpkg", layer="amenity_polygons", driver="GPKG")
+        _describe_and_style(tmp, list(table.columns), labels,
+                            amenity_polygons is not None and len(amenity_polygons) > 0)
         if render_map is not None:
             render_map(tmp / "map.html")
         if extra is not None:

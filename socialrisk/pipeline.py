@@ -27,7 +27,8 @@ from geo.tables import load_area_data
 from geo.taxonomy import amenities_frame, load_taxonomy
 from socialrisk import __version__
 from socialrisk.core import schema
-from socialrisk.core.errors import DownloadError
+from socialrisk.core.errors import DownloadError, clipped
+from socialrisk.grouping import grouping_extra, read_groups
 from socialrisk.hotspotmap import add_hotspot_layers
 from socialrisk.lenses import load_lenses
 from socialrisk.outdir import check_out_dir
@@ -47,6 +48,7 @@ from socialrisk.stages import (
     assemble_areas,
     snap_all,
 )
+from socialrisk.standards import area_standards
 from socialrisk.targets import check_wards_lookup, targets_extra
 from socialrisk.webmap import build_map
 
@@ -208,6 +210,7 @@ def compute(p: Prepared, access: pd.DataFrame | None = None) -> RunResult:
         shapes = p.areas.set_index(schema.AREA_ID).geometry
         frame, manifest["index"], _ = score_all(table, s, labels, list(taxonomy), lenses,
                                                 filters, shapes)
+    table = pd.concat([table, area_standards(table, s, labels, manifest["notes"])], axis=1)
     out_areas = assemble_areas(p.areas, table, frame, taxonomy, access_params(s))
 
     am_points, am_polys = amenity_outputs(p.amenities, p.snapped, p.crs)
@@ -222,22 +225,25 @@ def run_and_write(settings: Settings) -> Path:
     """Run and write the outputs to ``settings.out``; returns the output directory."""
     check_out_dir(settings.out)  # a wrong --out fails now, not after the computation
     check_wards_lookup(settings)  # so does a wrong ward lookup for [targets]
+    groups = read_groups(settings)  # ... and for wards.csv
     t0 = time.perf_counter()
     prepared = prepare(settings)
     res = compute(prepared)
     t1 = time.perf_counter()
-    out = write_run(prepared, res, settings.out, make_map=settings.map)
+    out = write_run(prepared, res, settings.out, make_map=settings.map, groups=groups)
     log.info("run: %.1f s in total (outputs %.1f s)", time.perf_counter() - t0,
              time.perf_counter() - t1)
     return out
 
 
-def write_run(prepared: Prepared, res: RunResult, out: str | Path, make_map: bool = True
-              ) -> Path:
+def write_run(prepared: Prepared, res: RunResult, out: str | Path, make_map: bool = True,
+              groups: pd.DataFrame | None = None) -> Path:
     """Write a computed run to the output folder ``out`` (see :mod:`socialrisk.outdir`).
 
     ``areas.gpkg``, ``areas.csv``, ``amenities.gpkg``, ``map.html`` (unless
-    ``make_map`` is False), ``manifest.json`` and the app's data in ``app/``.
+    ``make_map`` is False), ``manifest.json`` and the app's data in ``app/``;
+    with a ward lookup (``groups``, :func:`socialrisk.grouping.read_groups`, read
+    here when None), ``wards.csv``, ``districts.csv`` and ``briefings/``.
     """
     def render(path: Path) -> None:
         tips = [c for c in [schema.AREA_ID, schema.POPULATION, schema.ISOLATION_RISK,
@@ -252,8 +258,10 @@ def write_run(prepared: Prepared, res: RunResult, out: str | Path, make_map: boo
 
     return write_run_outputs(out, res.areas, res.amenities, res.amenity_polygons,
                              res.manifest, render if make_map else None,
-                             extra=targets_extra(res.areas, prepared.settings, res.manifest,
-                                                 app_data))
+                             extra=grouping_extra(  # wards.csv, then targets, then app data
+                                 res.areas, prepared.settings, res.manifest, res.labels,
+                                 targets_extra(res.areas, prepared.settings, res.manifest,
+                                               app_data), groups))
 
 
 # ---------------------------------------------------------------- stages
@@ -279,8 +287,11 @@ def _load_area_data(s: Settings, area_ids: np.ndarray, manifest: dict
             sources = [DeprivationSource(path=str(path), kind="file7")]
         except DownloadError as exc:
             msg = f"no deprivation data: {exc}; computing access only"
-            log.warning(msg)
-            manifest["notes"].append(msg)
+            manifest["notes"].append(msg)  # the whole hint; the terminal gets one short line
+            log.warning("no deprivation data: File 7 could not be downloaded (%s); computing "
+                        "access only. Offline, pass File 7 with --deprivation FILE.csv "
+                        "(where to get it: manifest.json notes)",
+                        clipped(getattr(exc, "reason", "") or exc, 120))
     if not sources:
         manifest["index_inputs"] = "access only"
         return pd.DataFrame(index=pd.Index(area_ids, name="area_id")), []

@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from socialrisk.columns import format_latlon
 from socialrisk.core.sanitize import html_text, safe_url
 from socialrisk.webmap import OGL_ATTRIBUTION, OSM_ATTRIBUTION
 
@@ -222,7 +223,7 @@ def site_report_html(screening, isochrones: gpd.GeoDataFrame | None = None,
     how = (f"polygon, reached at its {site['reached_at']}" if site["kind"] == "polygon"
            else "point")
     body = [f"<h1>{_e(title)}</h1>",
-            f"<p>Location {site['lat']:.5f} N, {site['lon']:.5f} E ({_e(how)});"
+            f"<p>Location {format_latlon(site['lat'], site['lon'])} ({_e(how)});"
             f" {site['snap_m']:.0f} m from the nearest street or path. "
             f"Walking at {screening.speed_kmh:g} km/h (slow: {screening.slow_speed_kmh:g} km/h), "
             f"along the street and path network.</p>"]
@@ -232,6 +233,7 @@ def site_report_html(screening, isochrones: gpd.GeoDataFrame | None = None,
         body.append(f"<p class=\"small\">Map: areas within {mins} minutes' walk (darker = "
                     f"nearer), the site (pink), and the nearest place of each kind (numbers "
                     f"as in the table).</p>")
+    body.append(_standards_html(getattr(screening, "standards", None)))
     body.append("<h2>Nearest places on foot</h2><table><tr><th>#</th><th>Kind</th>"
                 "<th>Nearest</th><th>Metres</th><th>Minutes</th><th>Slow</th>"
                 f"<th>Within {screening.within_m:g} m</th><th>Compared with areas</th></tr>")
@@ -252,6 +254,22 @@ def site_report_html(screening, isochrones: gpd.GeoDataFrame | None = None,
                 "list closed ones; check before relying on a single place.</p>")
     body.append(_foot(attribution, data_note))
     return _page(title, "".join(body))
+
+
+def _standards_html(standards: pd.DataFrame | None) -> str:
+    """The site against the absolute walking-distance standards (risk.standards)."""
+    if standards is None or not len(standards):
+        return ""
+    rows = []
+    for r in standards.itertuples(index=False):
+        style = " style=\"color:#b2182b;font-weight:bold\"" if r.result == "FAILS" else ""
+        rows.append(f"<tr><td>{_e(r.label)}</td><td{style}>{_e(r.result)}</td>"
+                    f"<td>{_e(r.detail)}</td><td class=small>{_e(r.source)}</td></tr>")
+    return ("<h2>Against walking-distance standards</h2><p class=small>Absolute standards: "
+            "the walk from the site to the nearest place of each kind named, whatever other "
+            "areas are like ('Compared with areas' below is relative). 'unknown': no place of "
+            "that kind in the data.</p><table><tr><th>Standard</th><th>Result</th>"
+            "<th>Walking distances</th><th>Source</th></tr>" + "".join(rows) + "</table>")
 
 
 def _foot(attribution: str, data_note: str) -> str:

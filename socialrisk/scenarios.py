@@ -29,6 +29,17 @@ settings (:func:`risk.rules.unreachable_at_limit` and
 :func:`risk.index.isolation_index`). The result is identical to a
 full :func:`~socialrisk.pipeline.compute` on inputs that include (or lack)
 the facility, up to floating-point rounding of equal-length paths.
+
+On which scale the change is judged
+-----------------------------------
+Ranks are relative: re-ranked, areas the change does not touch can change
+decile. The scenario's score, rank and decile (``changes``, ``scores``) are
+put on the **baseline's scale** by :func:`baseline_scale` (the rule is
+:func:`risk.fixed_reference.ref_normalise`'s: new values placed among the
+baseline's, interpolated, capped at its extremes), so an area whose indicators
+did not change keeps exactly its baseline score, rank and decile. ``table``
+stays what a fresh run would compute (re-ranked), for saving the scenario as
+a run and chaining; its decile is ``changes["isolation_risk_decile_rerun"]``.
 """
 
 from __future__ import annotations
@@ -45,6 +56,7 @@ import pyproj
 import shapely
 
 from risk.engine import distances_within, nearest_distance
+from risk.fixed_reference import fixed_index
 from risk.index import isolation_index
 from risk.rules import (
     areas_from_origin_access,
@@ -53,13 +65,16 @@ from risk.rules import (
     unreachable_at_limit,
 )
 from risk.snap import snap_points
+from socialrisk.compare_score import used_domains
 from socialrisk.core.errors import InputError
 from socialrisk.core.network import Attachments
 from socialrisk.core.schema import (
     AREA_ID,
     AREA_NAME,
     DRIVERS,
+    ISOLATION_RISK,
     ISOLATION_RISK_DECILE,
+    ISOLATION_RISK_RANK,
     NEAREST_SUFFIX,
     POPULATION,
     WALK_MIN_SUFFIX,
@@ -69,12 +84,19 @@ from socialrisk.core.schema import (
     walk_min_column,
 )
 from socialrisk.core.schema import INDEX_COLUMNS as _SCHEMA_INDEX_COLUMNS
+from socialrisk.scores import index_view
 from socialrisk.stages import access_params, origin_weights
 
 log = logging.getLogger(__name__)
 
 __all__ = ["CategoryState", "ScenarioResult", "category_state", "add_facility",
-           "remove_facility", "baseline_table", "INDEX_COLUMNS"]
+           "remove_facility", "baseline_table", "baseline_scale", "INDEX_COLUMNS",
+           "SCALE_NOTE"]
+
+#: how the page and reports say which scale the scenario's deciles are on
+SCALE_NOTE = ("Risk scores and deciles are on the baseline run's scale: each area's new "
+              "values are placed among the areas' values before the change, so an area the "
+              "change does not touch keeps its score and decile.")
 
 #: columns the index writes; everything else in the run's area table is index input
 INDEX_COLUMNS = (*_SCHEMA_INDEX_COLUMNS, "isolation_risk_missing", DRIVERS)
@@ -134,13 +156,23 @@ class ScenarioResult:
         The category's state after the change (chain further scenarios on it).
     table : DataFrame
         The area table after the change (index area_id): access columns of all
-        categories, area data and the recomputed index columns.
+        categories, area data and the index columns as a fresh run would
+        compute them (every area re-ranked; for saving as a run and chaining).
     changes : DataFrame
         One row per area (index area_id, in the run's order): ``population``,
         ``<cat>_walk_min_old``/``_new``/``_change``, ``<cat>_nearest_m_old``/``_new``,
-        ``isolation_risk_decile_old``/``_new``, ``people_newly_within`` and
+        ``isolation_risk_old``/``_new``/``_change``, ``isolation_risk_rank_old``/``_new``
+        and ``isolation_risk_decile_old``/``_new`` on the baseline's scale (see
+        the module docstring), ``isolation_risk_decile_rerun`` (the decile a
+        fresh run would give), ``people_newly_within`` and
         ``people_no_longer_within`` (population at origins crossing the
-        ``within_min`` line) and ``changed`` (any of these differ).
+        ``within_min`` line) and ``changed`` (walk, nearest place, score or
+        decile differ).
+    scores : DataFrame
+        The scenario's index on the baseline's scale (index area_id):
+        ``<domain>_score``, ``isolation_risk``, ``_rank``, ``_decile``,
+        ``norm_<indicator>`` and ``contrib_<indicator>``
+        (:func:`risk.fixed_reference.fixed_index`).
     people_newly_within, people_no_longer_within : float
         Totals over all areas (NaN when the run has no population).
     within_min : float
@@ -166,6 +198,7 @@ class ScenarioResult:
     within_m: float
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    scores: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
 
 # ---------------------------------------------------------------- state
@@ -234,6 +267,43 @@ def baseline_table(result) -> pd.DataFrame:
     return t
 
 
+def baseline_scale(prepared, result, tables: dict[str, pd.DataFrame],
+                   reference: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """Score index input tables on the run's own scale (its normalisation).
+
+    Parameters
+    ----------
+    prepared : socialrisk.pipeline.Prepared
+    result : socialrisk.pipeline.RunResult
+        The baseline run; its manifest's index report gives the domains,
+        indicators and weights it used.
+    tables : dict of str to DataFrame
+        Index input tables (index area_id), e.g. :func:`baseline_table` and a
+        scenario's table.
+    reference : DataFrame, optional
+        :func:`baseline_table` of ``result`` (built when not given).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        :func:`risk.fixed_reference.fixed_index` of each table against the
+        baseline (the index's view: unreachable people at the search limit).
+        For the baseline itself it reproduces the run's scores exactly.
+    """
+    s = prepared.settings
+    ref = baseline_table(result) if reference is None else reference
+    cats = list(prepared.taxonomy)
+    rep = result.manifest.get("index") if isinstance(result.manifest.get("index"), dict) else {}
+    domains = used_domains(result.manifest)
+    if not domains:
+        raise InputError("this run's manifest has no index report (domains used); run it "
+                         "again with this version of socialrisk")
+    method = rep.get("normalisation", s.normalisation)
+    return fixed_index(index_view(ref, cats, s),
+                       {k: index_view(t, cats, s) for k, t in tables.items()}, domains,
+                       method, domain_method=rep.get("domain_normalisation", method))
+
+
 def _domain_names(result) -> set[str]:
     dom = result.manifest.get("settings", {}).get("domains", {})
     return set(dom) | {"access", "deprivation", "demographic"}
@@ -280,6 +350,9 @@ def _finish(prepared, result, kind: str, state_old: CategoryState, state_new: Ca
     table = base.copy()
     for c in new_cols.columns:
         table[c] = new_cols[c].reindex(table.index).to_numpy()
+    reference = baseline_table(result) if base_table is not None else base
+    fixed = baseline_scale(prepared, result, {"before": reference, "after": table},
+                           reference=reference)
     frame = _index(prepared, table)
     for c in frame.columns:
         table[c] = frame[c].reindex(table.index).to_numpy() if c != DRIVERS \
@@ -317,11 +390,19 @@ def _finish(prepared, result, kind: str, state_old: CategoryState, state_new: Ca
         if tag == WALK_MIN_SUFFIX:
             with np.errstate(invalid="ignore"):
                 ch[f"{walk}_change"] = n - o
-    dec_old = pd.array(old_areas[ISOLATION_RISK_DECILE].reindex(ids), dtype="Int64")
-    dec_new = pd.array(pd.Series(table[ISOLATION_RISK_DECILE].reindex(ids).to_numpy(
-        dtype=float)).round(), dtype="Int64")
+    before, after = (fixed[k].reindex(ids) for k in ("before", "after"))
+    ch[f"{ISOLATION_RISK}_old"] = before[ISOLATION_RISK].to_numpy(dtype=float)
+    ch[f"{ISOLATION_RISK}_new"] = after[ISOLATION_RISK].to_numpy(dtype=float)
+    ch[f"{ISOLATION_RISK}_change"] = ch[f"{ISOLATION_RISK}_new"] - ch[f"{ISOLATION_RISK}_old"]
+    ch[f"{ISOLATION_RISK_RANK}_old"] = before[ISOLATION_RISK_RANK].array
+    ch[f"{ISOLATION_RISK_RANK}_new"] = after[ISOLATION_RISK_RANK].array
+    dec_old = pd.array(before[ISOLATION_RISK_DECILE].to_numpy(), dtype="Int64")
+    dec_new = pd.array(after[ISOLATION_RISK_DECILE].to_numpy(), dtype="Int64")
     ch[f"{ISOLATION_RISK_DECILE}_old"] = dec_old
     ch[f"{ISOLATION_RISK_DECILE}_new"] = dec_new
+    ch[f"{ISOLATION_RISK_DECILE}_rerun"] = pd.array(pd.Series(table[ISOLATION_RISK_DECILE]
+                                                              .reindex(ids).to_numpy(dtype=float))
+                                                    .round(), dtype="Int64")
     ch["people_newly_within"] = per_area(newly)
     ch["people_no_longer_within"] = per_area(lost)
     o_w, n_w = ch[f"{walk}_old"].to_numpy(), ch[f"{walk}_new"].to_numpy()
@@ -329,7 +410,9 @@ def _finish(prepared, result, kind: str, state_old: CategoryState, state_new: Ca
     dec_changed = (pd.Series(dec_old).fillna(-1).to_numpy()
                    != pd.Series(dec_new).fillna(-1).to_numpy())
     touched = pd.Series(changed).groupby(area).any().reindex(ids, fill_value=False)
-    ch["changed"] = walk_changed | dec_changed | touched.to_numpy()
+    risk_changed = ~np.isclose(ch[f"{ISOLATION_RISK}_old"], ch[f"{ISOLATION_RISK}_new"],
+                               rtol=0, atol=0, equal_nan=True)
+    ch["changed"] = walk_changed | dec_changed | risk_changed | touched.to_numpy()
     tot_new = float(pop[newly].sum()) if have_pop else math.nan
     tot_lost = float(pop[lost].sum()) if have_pop else math.nan
     secs = time.perf_counter() - t0
@@ -338,7 +421,8 @@ def _finish(prepared, result, kind: str, state_old: CategoryState, state_new: Ca
                           old_m=old_d[affected], new_m=new_d[affected], state=state_new,
                           table=table, changes=ch, people_newly_within=tot_new,
                           people_no_longer_within=tot_lost, within_min=float(within_min),
-                          within_m=float(within_m), seconds=secs, notes=notes)
+                          within_m=float(within_m), seconds=secs, notes=notes,
+                          scores=fixed["after"])
 
 
 def _to_network_xy(prepared, x: float, y: float, crs: str | None) -> tuple[float, float]:

@@ -27,6 +27,13 @@ from shapely.geometry.base import BaseGeometry
 from risk.engine import nearest_distance
 from risk.rules import unreachable_at_limit
 from risk.snap import snap_geometries
+from risk.standards import standards_table
+from socialrisk.connectplaces import (
+    DUPLICATE_M,
+    describe_places,
+    group_duplicates,
+    projected_points,
+)
 from socialrisk.core import schema
 from socialrisk.core.errors import InputError
 from socialrisk.core.network import Attachments
@@ -71,6 +78,9 @@ class SiteScreening:
     speed_kmh: float
     slow_speed_kmh: float
     notes: list[str] = field(default_factory=list)
+    #: one row per absolute standard (:func:`risk.standards.standards_table`): pass/FAILS
+    #: on the site's exact walking distances, beside the relative ``comparison``
+    standards: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _to_network(network, geom: BaseGeometry, crs: str | None) -> BaseGeometry:
@@ -269,19 +279,28 @@ def screen_site(prepared, x: float | None = None, y: float | None = None, *,
     if site["snap_m"] > 50:
         notes.append(f"the site is {site['snap_m']:.0f} m from the nearest street or path; "
                      "that walk is included")
+    stds = standards_table({schema.nearest_column(c): m for c, m in
+                            zip(table["category"], table["nearest_m"], strict=True)},
+                           s.standards, labels={c: t.label for c, t in prepared.taxonomy.items()})
     return SiteScreening(site=site, table=table, distances=dist, within_m=float(within_m),
                          speed_kmh=s.walk_speed_kmh, slow_speed_kmh=s.slow_walk_speed_kmh,
-                         notes=notes)
+                         notes=notes, standards=stds)
 
 
 def _comparison(share: float, label: str, near_m: float, n_used: int) -> str:
+    lab = label if label[:2].isupper() else label[:1].lower() + label[1:]  # GP, not gp
     if n_used == 0:
-        return f"no {label.lower()} in the data"
+        return f"no {lab} in the data"
     if math.isinf(near_m):
-        return f"no {label.lower()} can be reached on foot"
+        return f"no {lab} can be reached on foot"
     if math.isnan(share):
         return ""
-    return f"better than {100 * share:.0f} % of areas for {label.lower()} access"
+    if share >= 1:
+        return f"better than every area for {lab} access"
+    if share <= 0:
+        return f"no better than any area for {lab} access"
+    pct = min(max(round(100 * share), 1), 99)  # never "0 %" or "100 %" when it is not
+    return f"better than {pct} % of areas for {lab} access"
 
 
 def filter_wheelchair(table: pd.DataFrame, wheelchair: str | None) -> pd.DataFrame:
@@ -307,8 +326,13 @@ def filter_wheelchair(table: pd.DataFrame, wheelchair: str | None) -> pd.DataFra
 def assets_within(prepared, x: float | None = None, y: float | None = None,
                   minutes: float = 15.0, speed_kmh: float | None = None, *,
                   crs: str | None = "EPSG:4326", wheelchair: str | None = None,
-                  categories=None, site=None) -> pd.DataFrame:
+                  categories=None, site=None,
+                  duplicate_m: float | None = DUPLICATE_M) -> pd.DataFrame:
     """The community assets within a walk of a place, grouped by category, nearest first.
+
+    A place mapped twice (same category and name within ``duplicate_m`` metres,
+    e.g. a node and a polygon of one cafe) is one row; a place without a name is
+    described by where it is (:mod:`socialrisk.connectplaces`).
 
     Parameters
     ----------
@@ -327,14 +351,21 @@ def assets_within(prepared, x: float | None = None, y: float | None = None,
         Default: every category.
     site : Attachments, optional
         An already snapped location (then ``x``/``y`` are ignored).
+    duplicate_m : float or None
+        Same-name places of a category closer than this are one place; None
+        keeps every feature.
 
     Returns
     -------
     DataFrame
         ``category``, ``label``, ``name``, ``walk_m``, ``walk_min``,
         ``amenity_type``, ``opening_hours``, ``wheelchair``, ``website``,
-        ``lon``, ``lat``, ``row``; sorted by category (taxonomy order) then
-        walking distance. Empty (same columns) when nothing is in reach.
+        ``lon``, ``lat``, ``row`` (the nearest feature of the place),
+        ``description`` (the name, or e.g. "park (no name in OpenStreetMap),
+        120 m north-east of Ryde Library (library)"), ``n_features`` (features
+        grouped into the row) and ``rows`` (their rows, a tuple); sorted by
+        category (taxonomy order) then walking distance. Empty (same columns)
+        when nothing is in reach.
     """
     s = prepared.settings
     speed = s.walk_speed_kmh if speed_kmh is None else float(speed_kmh)
@@ -364,4 +395,11 @@ def assets_within(prepared, x: float | None = None, y: float | None = None,
         else pts.to_crs("EPSG:4326").y.to_numpy(),
         "row": dist["row"].to_numpy(),
     })
+    px, py = projected_points(sub.geometry, prepared.network.crs)
+    if duplicate_m is not None:
+        out = group_duplicates(out, px, py, duplicate_m)
+        kept = out.index.to_numpy()
+        px, py = px[kept], py[kept]
+    out = out.reset_index(drop=True)
+    out["description"] = describe_places(out, px, py, am, prepared.network.crs)
     return filter_wheelchair(out, wheelchair).reset_index(drop=True)

@@ -19,10 +19,12 @@ from typing import Any
 
 from geo.assets import parse_asset_lists
 from risk.index import DomainSpec, IndicatorSpec
+from risk.standards import DEFAULT_STANDARDS
 from socialrisk.core import schema
 from socialrisk.core.errors import ConfigError, clipped, shown
 from socialrisk.core.files import special_file
 from socialrisk.lenses import lens_record, load_lenses
+from socialrisk.standards import parse_standards, with_standards_file
 from socialrisk.targets import parse_targets
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,8 @@ class Settings:
     walk_speed_kmh: float = schema.WALK_SPEED_KMH
     slow_walk_speed_kmh: float = schema.SLOW_WALK_SPEED_KMH
     thresholds_m: list[float] = field(default_factory=lambda: list(schema.THRESHOLDS_M))
+    # absolute standards ([[standards]] tables; a config's path is read at load time)
+    standards: list = field(default_factory=lambda: list(DEFAULT_STANDARDS))
     beyond_threshold_m: float = schema.BEYOND_M
     decay: str = "gaussian"          # gaussian | exponential | linear
     decay_scale_m: float = schema.DECAY_SCALE_M
@@ -299,7 +303,7 @@ _FIELDS = {f.name for f in dataclasses.fields(Settings)}
 #: ones replayed from a manifest or a run's app data
 ANALYSIS_SETTINGS = (
     "network_keep", "max_snap_m", "origins", "walk_speed_kmh", "slow_walk_speed_kmh",
-    "thresholds_m", "beyond_threshold_m", "decay", "decay_scale_m", "catchment_m",
+    "thresholds_m", "standards", "beyond_threshold_m", "decay", "decay_scale_m", "catchment_m",
     "max_distance_m", "normalisation", "domains", "loneliness_domains", "lenses",
     "uncertainty", "uncertainty_seed", "hotspots", "n_drivers",
 )
@@ -476,6 +480,8 @@ def settings_from_mapping(data: dict[str, Any], base: Settings | None = None) ->
             value = _parse_domains(value)
         elif key == "targets":
             value = parse_targets(value)
+        elif key == "standards":
+            value = parse_standards(value)
         elif key == "lenses":
             if isinstance(value, str):
                 value = [v for v in (x.strip() for x in value.split(",")) if v]
@@ -560,7 +566,7 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
                               f"indicators = [{{...}}])") from exc
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
     try:
-        s = settings_from_mapping(data)
+        s = settings_from_mapping(with_standards_file(data))
         _keep_default_domains(s, data, strict=bool(flags.get("strict", s.strict)))
     except ConfigError as exc:
         raise ConfigError(f"{where}{exc}") from exc

@@ -111,7 +111,9 @@ def snap_all(network: WalkNetwork, amenities: gpd.GeoDataFrame, origins: gpd.Geo
     per_cat: dict[str, Attachments] = {}
     rows: dict[str, np.ndarray] = {}
     report: dict[str, Any] = {"max_snap_m": max_snap_m, "categories": {}}
-    for cat in tqdm(list(taxonomy), desc="snapping", disable=quiet, leave=False):
+    # disable=None: no bar when stderr is not a terminal (a log file gets log lines only)
+    for cat in tqdm(list(taxonomy), desc="snapping", disable=True if quiet else None,
+                    leave=False):
         idx = np.flatnonzero(am["category"].to_numpy() == cat)
         rows[cat] = idx
         edge = taxonomy[cat].access == "edge"
@@ -196,7 +198,8 @@ def origin_access_all(network: WalkNetwork, snapped: Snapped, origins: pd.DataFr
     per_origin: list[pd.DataFrame] = []
     dists: dict[str, np.ndarray] = {}
     report: dict[str, Any] = {}
-    for cat in tqdm(list(taxonomy), desc="access", disable=quiet, leave=False):
+    for cat in tqdm(list(taxonomy), desc="access", disable=True if quiet else None,
+                    leave=False):
         att = snapped.amenities[cat]
         usable = att.snapped.sum() > 0 if categories is None else cat in categories
         if not usable:
@@ -282,8 +285,8 @@ def assemble_areas(areas: gpd.GeoDataFrame, table: pd.DataFrame, index_frame: pd
     for c in [*score_cols, *tail]:
         cols[c] = f[c].to_numpy()
     for c in [*extra, *data_cols]:
-        if c in t.columns and c not in cols:
-            cols[c] = t[c].to_numpy()
+        if c in t.columns and c not in cols:  # nullable booleans (standards) keep their NA
+            cols[c] = t[c].array if isinstance(t[c].dtype, pd.BooleanDtype) else t[c].to_numpy()
     if "isolation_risk_missing" in f.columns:
         cols["isolation_risk_missing"] = f["isolation_risk_missing"].to_numpy()
     out = pd.DataFrame(cols)

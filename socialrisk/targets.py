@@ -322,12 +322,7 @@ def targets_extra(areas: pd.DataFrame, settings, manifest: dict,
     """
     targets = getattr(settings, "targets", None) or {}
     lookup = getattr(settings, "wards_lookup", "") or ""
-    if not targets:
-        if lookup:
-            note = (f"wards_lookup {shown(lookup, 200)} was not used: there are no targets; add "
-                    f"a [targets] table to report progress per ward and district")
-            log.warning("%s", note)
-            manifest.setdefault("notes", []).append(note)
+    if not targets:  # a wards_lookup alone still gives wards.csv (socialrisk.grouping)
         return then
     groups = check_wards_lookup(settings)  # before any file is written
     if lookup:

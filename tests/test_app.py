@@ -127,8 +127,12 @@ def test_equity_view_with_file7():
     at.run()
     at.text_input(key="dep_path").set_value(str(IOW_FILE7)).run()
     _no_problem(at)
-    gap = [c.value for c in at.caption if c.value.startswith("Median walk to the nearest GP")]
-    assert gap and "most deprived fifth (IMD deciles 1-2" in gap[0]
+    # the island has 1 area in the least deprived fifth: counts shown, no comparison (issue 12)
+    gap = [c.value for c in at.caption if "walk to the nearest GP" in c.value]
+    assert gap and gap[0].startswith("No comparison of walk to the nearest GP")
+    assert "least deprived fifth (deciles 9-10): 1 area." in gap[0]
+    assert any(i.value.startswith("Why no comparison: each group needs at least 5 areas")
+               for i in at.info)
 
 
 def _run_folder(out: Path, prepared, result) -> Path:

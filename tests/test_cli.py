@@ -40,8 +40,10 @@ def iow_run(tmp_path_factory):
 def test_default_run_writes_every_output(iow_run):
     names = sorted(p.name for p in iow_run.iterdir())
     assert names == [".socialrisk-outputs.json", "amenities.gpkg", "app", "areas.csv",
-                     "areas.gpkg", "manifest.json", "map.html"]
-    assert pyogrio.list_layers(iow_run / "areas.gpkg")[:, 0].tolist() == ["areas"]
+                     "areas.gpkg", "areas.qml", "manifest.json", "map.html"]
+    # the areas layer and its QGIS default style (tests/test_columns.py)
+    assert pyogrio.list_layers(iow_run / "areas.gpkg")[:, 0].tolist() == ["areas",
+                                                                          "layer_styles"]
     assert set(pyogrio.list_layers(iow_run / "amenities.gpkg")[:, 0]) == {
         "amenities", "amenity_polygons"}
 
@@ -68,8 +70,11 @@ def test_ranks_deciles_and_walk_times_are_consistent(iow_run):
     assert df["isolation_risk_decile"].value_counts().sort_index().tolist() == [8] + [9] * 9
     top = df.loc[df["isolation_risk_rank"] == 1]
     assert top["isolation_risk"].iloc[0] == df["isolation_risk"].max()
-    # walking time is distance at 4.8 km/h = 80 m per minute
-    np.testing.assert_allclose(df["gp_walk_min"], df["gp_nearest_m"] / 80.0)
+    # walking time is distance at 4.8 km/h = 80 m per minute (exact in the GeoPackage;
+    # areas.csv rounds metres to 1 m and minutes to 0.1, docs/columns.md)
+    g = gpd.read_file(iow_run / "areas.gpkg", layer="areas")
+    np.testing.assert_allclose(g["gp_walk_min"], g["gp_nearest_m"] / 80.0)
+    np.testing.assert_allclose(df["gp_walk_min"], df["gp_nearest_m"] / 80.0, atol=0.06)
     assert (df["isolation_risk_drivers"].str.len() > 0).all()
 
 

@@ -592,7 +592,8 @@ def test_strict_joins_refuse_areas_without_data_and_renamed_columns(tmp_path):
 def test_strict_run_fails_on_a_dropped_indicator(cowes, tmp_path, capsys):
     cfg = tmp_path / "typo.toml"
     cfg.write_text("[domains.access]\nweight = 1\nindicators = ['community_centre_nearest_m', "
-                   "'cafe_pub_nearst_m']\n")
+                   "'cafe_pub_nearst_m']\n[domains.deprivation]\nweight = 0\n"
+                   "[domains.demographic]\nweight = 0\n")
     out = tmp_path / "out"
     line = cli_error(_argv(cowes, out, "--config", str(cfg), "--strict"), capsys, out)
     assert "cafe_pub_nearst_m is not in the table (did you mean 'cafe_pub_nearest_m'?); " \

@@ -25,6 +25,7 @@ from conftest import ENGLAND, IOW_FILE7, needs_shared
 
 from risk.drivers import (
     category_label,
+    compare_with_areas,
     comparison,
     describe_indicator,
     percent_better_than,
@@ -89,18 +90,18 @@ def test_drivers_text_exact(table):
     f = isolation_index(table, two_domains(), normalisation="minmax").frame
     # contribution = weight x (normalised - median); medians gp 50, library 50, share 25
     assert f["isolation_risk_drivers"].tolist() == [
-        "far from a library: 900 m, worse than 100 % of areas",
+        "walk to a library: 900 m, the longest of the 5 areas",
         "",
         "share aged 60+: 40 %, higher than 75 % of areas",
-        "share aged 60+: 60 %, higher than 100 % of areas; "
-        "far from a GP surgery: 1.4 km, worse than 75 % of areas",
-        "far from a GP surgery: 1.8 km, worse than 100 % of areas; "
-        "far from a library: 700 m, worse than 75 % of areas",
+        "share aged 60+: 60 %, the highest of the 5 areas; "
+        "walk to a GP surgery: 1.4 km, longer than 75 % of areas",
+        "walk to a GP surgery: 1.8 km, the longest of the 5 areas; "
+        "walk to a library: 700 m, longer than 75 % of areas",
     ]
     one = isolation_index(table, two_domains(), normalisation="minmax", n_drivers=1,
                           labels={"gp": "a doctor's surgery"}).frame
     assert one.loc["E", "isolation_risk_drivers"] == (
-        "far from a doctor's surgery: 1.8 km, worse than 100 % of areas")
+        "walk to a doctor's surgery: 1.8 km, the longest of the 5 areas")
 
 
 def test_rank_exp_hand_checked(table):
@@ -163,7 +164,7 @@ def test_area_missing_a_value_gets_weight_redistributed(table):
     assert ind["library_nearest_m"]["n_missing"] == 1 and ind["gp_nearest_m"]["n_missing"] == 0
     assert r.report["n_areas_incomplete"] == 1
     assert f.loc["E", "isolation_risk_drivers"] == (
-        "far from a GP surgery: 1.8 km, worse than 100 % of areas")
+        "walk to a GP surgery: 1.8 km, the longest of the 5 areas")
 
 
 def test_area_without_any_value_is_nan(table):
@@ -191,8 +192,8 @@ def test_lower_is_worse_indicator(table):
     assert f["isolation_risk_rank"].tolist() == [5, 1, 3, 4, 1]
     # the median area (C, normalised 200/3) has no driver; B and E have fewer than A, C, D
     assert f["isolation_risk_drivers"].tolist() == [
-        "", "few libraries within 800 m: 0, worse than 75 % of areas", "", "",
-        "few libraries within 800 m: 0, worse than 75 % of areas"]
+        "", "average number of libraries within 800 m: 0, fewer than 75 % of areas", "", "",
+        "average number of libraries within 800 m: 0, fewer than 75 % of areas"]
 
 
 def test_bad_configuration(table):
@@ -219,30 +220,39 @@ def test_decile_rule_n89():
 
 def test_vocabulary():
     phrase, fmt = describe_indicator("gp_nearest_m")
-    assert phrase == "far from a GP surgery" and fmt(2300.0) == "2.3 km" and fmt(847.0) == "850 m"
-    assert describe_indicator("youth_club_walk_min")[0] == "long walk to a youth club"
+    assert phrase == "walk to a GP surgery" and fmt(2300.0) == "2.3 km" and fmt(847.0) == "850 m"
+    assert describe_indicator("youth_club_walk_min")[0] == "walk to a youth club"
     assert describe_indicator("youth_club_walk_min")[1](12.4) == "12 min"
-    assert describe_indicator("gp_walk_min_slow")[0] == "long walk to a GP surgery at a slower pace"
+    assert describe_indicator("gp_walk_min_slow")[0] == "walk to a GP surgery at a slower pace"
     assert describe_indicator("place_of_worship_count_800m")[0] == (
-        "few places of worship within 800 m")
+        "average number of places of worship within 800 m")
     assert describe_indicator("pharmacy_share_beyond_800m")[0] == (
         "residents more than 800 m from a pharmacy")
     assert describe_indicator("pharmacy_share_beyond_800m")[1](0.653) == "65 %"
     assert describe_indicator("idaopi_score")[1](0.165) == "17 %"
     assert describe_indicator("population")[1](1355.0) == "1,355"
-    assert describe_indicator("gp_nearest_m", {"gp": "GP practice"})[0] == "far from a GP practice"
+    assert describe_indicator("gp_nearest_m", {"gp": "GP practice"})[0] == "walk to a GP practice"
     assert category_label("allotment") == "an allotment"
     # taxonomy-style labels (capitalised, no article, lists)
     labels = {"cafe_pub": "Cafe, pub or bar", "gp": "GP surgery"}
-    assert describe_indicator("cafe_pub_nearest_m", labels)[0] == "far from a cafe, pub or bar"
+    assert describe_indicator("cafe_pub_nearest_m", labels)[0] == "walk to a cafe, pub or bar"
     assert describe_indicator("cafe_pub_count_400m", labels)[0] == (
-        "few cafes, pubs or bars within 400 m")
-    assert describe_indicator("gp_count_800m", labels)[0] == "few GP surgeries within 800 m"
+        "average number of cafes, pubs or bars within 400 m")
+    assert describe_indicator("gp_count_800m", labels)[0] == (
+        "average number of GP surgeries within 800 m")
     assert describe_indicator("gp_count_800m")[1](2.4) == "2.4"
     assert describe_indicator("gp_unreachable_share", labels)[0] == (
         "residents who cannot reach a GP surgery on foot")
     assert describe_indicator("some_new_measure")[0] == "some new measure"
-    assert comparison("gp_nearest_m") == "worse than"
+    assert comparison("gp_nearest_m") == "longer than"
+    assert comparison("gp_count_800m", "lower_is_worse") == "fewer than"
+    assert comparison("gp_gravity", "lower_is_worse") == "lower than"
+    # the extremes in words, never "worse than 100 % of areas"
+    assert compare_with_areas(88, 89, "worse") == "the worst of the 89 areas"
+    assert compare_with_areas(0, 89, "better") == "no better than any other area"
+    assert compare_with_areas(62, 89, "longer") == "longer than 70 % of areas"
+    assert compare_with_areas(87, 89, "longer") == "longer than 99 % of areas"  # 98.9 %
+    assert compare_with_areas(1, 500, "higher") == "higher than 1 % of areas"  # 0.2 %
     assert comparison("share_60_plus") == "higher than"
     assert comparison("share_60_plus", "lower_is_worse") == "lower than"
     pct = percent_better_than(pd.Series([1.0, 2.0, 2.0, np.nan, 3.0]))
@@ -296,7 +306,7 @@ def test_iow_default_domains_without_access():
     assert f.loc[f["isolation_risk_drivers"] == "", "isolation_risk_decile"].min() >= 9
     top = f["isolation_risk_rank"].idxmin()
     assert f.loc[top, "isolation_risk_drivers"].startswith(
-        "older people in income deprivation: 48 %, higher than 100 % of areas; ")
+        "older people in income deprivation: 48 %, the highest of the 89 areas; ")
     assert r.weights.sum(axis=1).to_numpy() == pytest.approx(np.ones(89))
 
 

@@ -309,3 +309,23 @@ def test_publish_removes_an_emptied_app_folder_once(tmp_path):
     publish(tmp, target)  # once raised FileNotFoundError on app/ removed for app/x.json
     assert (target / "areas.csv").read_text() == "new" and not (target / "app").exists()
     assert list(json.loads((target / MARKER).read_text())["files"]) == ["areas.csv"]
+
+
+def test_a_probe_folder_of_a_killed_run_is_removed_only_when_empty(tmp_path):
+    """A run killed between check_out_dir's probe mkdir and rmdir leaves an empty folder."""
+    import subprocess
+    import sys
+
+    from socialrisk import outdir
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    pid = int(dead.stdout)
+    empty = tmp_path / f".socialrisk-part-{pid}-probe-abc"
+    empty.mkdir()
+    full = tmp_path / f".socialrisk-part-{pid}-probe-def"
+    full.mkdir()
+    (full / "thesis.docx").write_text("not ours")
+    outdir._recover(tmp_path, {})
+    assert not empty.exists()
+    assert (full / "thesis.docx").read_text() == "not ours"

@@ -61,10 +61,12 @@ def test_add_facility_equals_full_compute(iow_prepared):
     assert res.people_newly_within > 0
     assert ch["people_newly_within"].sum() == pytest.approx(res.people_newly_within)
     assert res.people_no_longer_within == 0
-    # the decile column is the new index's
+    # the re-ranked decile is a fresh run's; the headline decile is on the baseline's scale
     np.testing.assert_array_equal(
-        ch["isolation_risk_decile_new"].to_numpy(dtype=float),
+        ch["isolation_risk_decile_rerun"].to_numpy(dtype=float),
         full["isolation_risk_decile"].reindex(ch.index).to_numpy(dtype=float))
+    np.testing.assert_array_equal(ch["isolation_risk_decile_new"].to_numpy(dtype=float),
+                                  res.scores["isolation_risk_decile"].to_numpy(dtype=float))
 
 
 @pytest.mark.slow
@@ -98,3 +100,150 @@ def test_chained_additions_and_bad_input(iow_prepared):
     with pytest.raises(ValueError, match="before adding"):
         sc.remove_facility(p, r, "library", int(p.snapped.amenity_rows["library"][0]),
                            state=first.state)
+
+
+# ---------------------------------------------------------------- the baseline's scale
+
+
+def _two_domains():
+    from risk.index import DomainSpec, IndicatorSpec
+
+    specs = {"access": DomainSpec(0.6, [IndicatorSpec("a_nearest_m", 1.0),
+                                        IndicatorSpec("b_nearest_m", 0.5)]),
+             "need": DomainSpec(0.4, [IndicatorSpec("income", 1.0, "lower_is_worse")])}
+    weights = {n: (d.weight, {i.column: (i.weight, i.direction) for i in d.indicators})
+               for n, d in specs.items()}
+    ref = pd.DataFrame({"a_nearest_m": [100.0, 200.0, 300.0, 400.0, 250.0],
+                        "b_nearest_m": [900.0, np.nan, 300.0, 600.0, 100.0],
+                        "income": [5.0, 4.0, 3.0, 2.0, 1.0]}, index=list("pqrst"))
+    return specs, weights, ref
+
+
+@pytest.mark.parametrize("method", ["rank_exp", "zscore", "minmax"])
+def test_fixed_index_reproduces_the_index_and_keeps_untouched_areas(method):
+    from risk.fixed_reference import fixed_index
+    from risk.index import risk_index
+
+    specs, weights, ref = _two_domains()
+    want = risk_index(ref, specs, method).frame
+    after = ref.copy()
+    after.loc["s", "a_nearest_m"] = 150.0  # a new facility near s
+    got = fixed_index(ref, {"before": ref, "after": after}, weights, method)
+    cols = ["access_score", "need_score", "isolation_risk", "isolation_risk_rank",
+            "isolation_risk_decile"]
+    for c in cols:  # bit for bit the index of the reference
+        np.testing.assert_array_equal(got["before"][c].to_numpy(dtype=float),
+                                      want[c].to_numpy(dtype=float), err_msg=c)
+    b, a = got["before"], got["after"]
+    untouched = ["p", "q", "r", "t"]
+    for c in cols:
+        assert (a.loc[untouched, c] == b.loc[untouched, c]).all(), c
+    assert a.loc["s", "isolation_risk"] < b.loc["s", "isolation_risk"]
+
+
+def test_fixed_index_places_new_values_in_the_reference_by_hand():
+    from risk.fixed_reference import fixed_index, ref_normalise
+    from risk.normalise import exp_transform
+
+    _, weights, ref = _two_domains()
+    after = ref.copy()
+    after.loc["s", "a_nearest_m"] = 150.0  # between 100 (rank 1) and 200 (rank 2): 1.5
+    after.loc["t", "a_nearest_m"] = 50.0  # better than the best: capped at rank 1
+    got = fixed_index(ref, {"after": after}, weights, "rank_exp")["after"]
+    assert got.loc["s", "norm_a_nearest_m"] == pytest.approx(exp_transform(1.5 / 5), rel=1e-15)
+    assert got.loc["t", "norm_a_nearest_m"] == exp_transform(1 / 5)
+    # a domain score beyond the reference's best is capped at the best domain score's
+    x = ref_normalise(pd.Series([-1.0, 10.0]), pd.Series([0.0, 1.0, 2.0]), "rank_exp")
+    assert x.tolist() == [exp_transform(1 / 3), exp_transform(3 / 3)]
+    # zscore and minmax: the reference's mean/sd and min/max (not the new table's)
+    r = pd.Series([1.0, 2.0, 3.0])
+    assert ref_normalise(pd.Series([5.0]), r, "minmax").iloc[0] == 200.0
+    assert ref_normalise(pd.Series([2.0]), r, "zscore").iloc[0] == 0.0
+
+
+# Shorwell, a village in the south-west of the Isle of Wight (the point)
+SHORWELL = (-1.353, 50.642)
+
+
+def _indicator_columns(r) -> list[str]:
+    from socialrisk.compare_score import used_domains
+
+    return [c for _, (_, inds) in used_domains(r.manifest).items() for c in inds]
+
+
+@pytest.mark.slow
+def test_gp_at_shorwell_moves_only_the_areas_it_touches(iow_prepared):
+    from tests.conftest import IOW_FILE7
+
+    p, r = iow_prepared
+    areas = r.areas.set_index("area_id")
+    base = sc.baseline_table(r)
+    # on its own scale the baseline is exactly the run
+    own = sc.baseline_scale(p, r, {"b": base})["b"]
+    for c in ["isolation_risk", "access_score", "isolation_risk_rank", "isolation_risk_decile"]:
+        np.testing.assert_array_equal(own[c].to_numpy(dtype=float),
+                                      areas[c].reindex(own.index).to_numpy(dtype=float), c)
+    res = sc.add_facility(p, r, "gp", *SHORWELL, name="GP at Shorwell")
+    ch = res.changes
+    walk = set(ch.index[ch["gp_walk_min_change"].abs() > 0])
+    risk = set(ch.index[ch["isolation_risk_new"] != ch["isolation_risk_old"]])
+    inds = _indicator_columns(r)
+    moved_inds = set(base.index[~np.isclose(res.table[inds].to_numpy(dtype=float),
+                                            base[inds].to_numpy(dtype=float), rtol=0,
+                                            atol=0, equal_nan=True).all(axis=1)])
+    dec = set(ch.index[ch["isolation_risk_decile_new"] != ch["isolation_risk_decile_old"]])
+    assert walk == risk == moved_inds and len(walk) == 6
+    assert dec <= walk
+    # untouched areas keep exactly their score, rank and decile of the run
+    keep = ch.index.difference(sorted(walk))
+    for c in ["isolation_risk", "isolation_risk_rank", "isolation_risk_decile"]:
+        np.testing.assert_array_equal(ch.loc[keep, f"{c}_new"].to_numpy(dtype=float),
+                                      areas.loc[keep, c].to_numpy(dtype=float), c)
+    # a shorter walk is a lower risk
+    assert (ch.loc[sorted(walk), "isolation_risk_change"] < 0).all()
+    rerun = set(ch.index[ch["isolation_risk_decile_rerun"] != ch["isolation_risk_decile_old"]])
+    print(f"Shorwell GP: walk changed in {len(walk)} areas; decile changed in {len(dec)} on "
+          f"the baseline's scale, {len(rerun)} re-ranked ({len(rerun - walk)} untouched)")
+    if IOW_FILE7.is_file():  # the figures: 6 walks, 8 re-ranked deciles, none touched
+        assert len(dec) == 0 and len(rerun) == 8 and not rerun & walk
+    # the before/after map: changed areas filled by class, legend counts, outside text escaped
+    from socialrisk.ui.whatif import change_map, risk_change_class
+    from socialrisk.webmap import map_html
+
+    assert set(risk_change_class(ch).loc[sorted(walk)]) == {"better"}
+    hostile = '<img src=x onerror="alert(1)">'
+    ch.loc[sorted(walk)[0], "area_name"] = hostile
+    res.facility["name"] = "<script>alert(2)</script>"
+    html = map_html(change_map(p, res, {"gp": "GP <surgery>"}, r.areas))
+    assert hostile not in html and "<script>alert(2)" not in html and "GP <surgery>" not in html
+    html = html.replace("\\u0026", "&")  # folium writes "&" in JSON as \u0026
+    assert "&lt;img src=x" in html and "GP &lt;surgery&gt;" in html
+    assert "lower risk (better): 6 areas" in html and "unchanged (outline only): 83 areas" in html
+    assert html.count('"_fill": "#1a9641"') == 6
+
+
+@pytest.mark.slow
+def test_whatif_page_keeps_untouched_areas_and_maps_the_change():
+    pytest.importorskip("streamlit_folium")
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import IOW_FILE7, ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
+    at.session_state["whatif_point"] = (SHORWELL[1], SHORWELL[0])
+    at.run()
+    if IOW_FILE7.is_file():
+        at.text_input(key="dep_path").set_value(str(IOW_FILE7)).run()
+    at.text_input(key="whatif_name").set_value("GP <b>at</b> Shorwell").run()
+    at.button(key="whatif_go_add").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Areas whose walk changes"]) == 6
+    assert int(metrics["Areas changing risk decile"]) == 0
+    scale = [c.value for c in at.caption if c.value.startswith(sc.SCALE_NOTE)]
+    assert scale and "would change decile" in scale[0]
+    table = [d.value for d in at.dataframe if "Risk after" in d.value.columns][0]
+    assert len(table) == 6 and (table["Risk after"] < table["Risk before"]).all()
+    assert (table["Decile after"] == table["Decile before"]).all()
+    assert any("Before and after" in m.value for m in at.markdown)

@@ -120,7 +120,7 @@ def test_loneliness_is_its_own_score():
     assert frame["loneliness_risk_decile"].tolist() == [3, 8, 5, 10]
     assert "loneliness_housing_score" in frame and "housing_score" not in frame
     assert frame.loc["a", "loneliness_risk_drivers"].startswith(
-        "households renting their home: 50 %, higher than 100 % of areas")
+        "households renting their home: 50 %, the highest of the 4 areas")
     assert set(results) == {"isolation_risk", "loneliness_risk"}
     assert report["loneliness"]["domains_used"] == ["housing"]
 
@@ -147,7 +147,7 @@ def test_lens_uses_the_slow_minutes_of_the_index_view():
     assert frame["older_population"].tolist() == [10.0, 20.0, 30.0, 40.0]
     # d: (0.5 * 2400 + 0.5 * 20000) m at 3 km/h (50 m/min) = 224 min
     assert frame.loc["d", "risk_older_drivers"] == (
-        "long walk to a GP surgery at a slower pace: 224 min, worse than 100 % of areas")
+        "walk to a GP surgery at a slower pace: 224 min, the longest of the 4 areas")
     direct = risk_index(pd.DataFrame({"gp_walk_min_slow": [8.0, 24.0, 16.0, 224.0]},
                                      index=_table().index),
                         {"access": DomainSpec(0.5, [IndicatorSpec("gp_walk_min_slow")])},

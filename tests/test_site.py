@@ -68,7 +68,7 @@ def test_hand_graph_screening_exact():
     assert t.loc["gp", "walk_min_slow"] == pytest.approx(430 / 50)
     assert t.loc["gp", "count_within"] == 1  # 430 <= 500 < 520
     assert t.loc["gp", "better_than_share"] == pytest.approx(1 / 3)  # only C is farther
-    assert t.loc["gp", "comparison"] == "better than 33 % of areas for gp surgery access"
+    assert t.loc["gp", "comparison"] == "better than 33 % of areas for GP surgery access"
     # the cafe is on the site's own edge: 10 + 150 + 5
     assert t.loc["cafe", "nearest_m"] == pytest.approx(165.0)
     assert t.loc["library", "nearest_row"] == -1 and math.isnan(t.loc["library", "nearest_m"])
@@ -134,7 +134,8 @@ def test_iow_distances_match_networkx(iow_prepared, lonlat):
 
     p, r = iow_prepared
     minutes = 20.0
-    a = assets_within(p, *lonlat, minutes=minutes, speed_kmh=4.8)
+    # every feature (duplicates not grouped): each one's distance is checked
+    a = assets_within(p, *lonlat, minutes=minutes, speed_kmh=4.8, duplicate_m=None)
     assert len(a) > 0
     site, _ = site_attachments(p.network, *lonlat, max_snap_m=p.settings.max_snap_m)
     limit = minutes * 80.0

@@ -127,12 +127,12 @@ def test_strict_refuses_areas_left_out_of_a_target(tmp_path):
         extra(tmp_path)
 
 
-def test_wards_lookup_without_targets_is_a_note(tmp_path):
+def test_wards_lookup_without_targets_is_left_to_the_ward_tables(tmp_path):
+    # a lookup without [targets] still gives wards.csv (socialrisk.grouping): no note here
     manifest: dict = {}
     then = targets_extra(AREAS, _settings(targets={}, wards_lookup="w.csv"), manifest)
     assert then is None
-    assert len(manifest["notes"]) == 1 and "'w.csv' was not used" in manifest["notes"][0]
-    assert "[targets]" in manifest["notes"][0]
+    assert "notes" not in manifest
 
 
 def test_a_bad_wards_lookup_fails_before_any_output(tmp_path):

@@ -142,7 +142,7 @@ def network_from_edges(
     new_index[used] = np.arange(int(used.sum()))
     e_ok = used[u] & used[v]
     if dropped:
-        log.info("network: dropped %d nodes outside the largest connected component", dropped)
+        log.debug("network: dropped %d nodes outside the largest connected component", dropped)
     return WalkNetwork(
         node_id=node_id[used],
         x=np.asarray(x)[used],

@@ -40,6 +40,9 @@ MAX_DISTANCE_M = 20000.0
 CATCHMENT_M = 1600.0
 #: scale of the distance decay, metres
 DECAY_SCALE_M = 800.0
+#: fewest areas a group (e.g. the least deprived fifth) needs before its median is compared
+#: with another's: the median of 1-4 areas swings with any one of them (risk.equity)
+EQUITY_MIN_AREAS = 5
 
 # ---------------------------------------------------------------- area columns
 
@@ -67,6 +70,18 @@ NEAREST_SUFFIX = "nearest_m"
 WALK_MIN_SUFFIX = "walk_min"
 SLOW_SUFFIX = "walk_min_slow"
 UNREACHABLE_SUFFIX = "unreachable_share"
+
+# ---- absolute walking-distance standards (risk.standards, docs/method.md "Standards")
+#: per standard ``<name>_pass`` (True / False / empty = unknown)
+STANDARD_PASS_SUFFIX = "_pass"
+#: the failed standards of an area, in words
+STANDARDS_FAILED = "standards_failed"
+
+
+def standard_pass_column(name: str) -> str:
+    """``<name>_pass``: whether an area meets the standard ``name``."""
+    return f"{name}{STANDARD_PASS_SUFFIX}"
+
 
 # ---- local asset lists (geo.assets, docs/assets.md)
 #: amenity column: where a row came from, "osm" or "<list file name>:<row id>"

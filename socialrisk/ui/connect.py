@@ -30,12 +30,14 @@ from socialrisk.ui.site import (
     point_marker,
     state_parts,
 )
-from socialrisk.webmap import CATEGORY_COLOURS, tooltip_text
+from socialrisk.webmap import CATEGORY_COLOURS, FitBesideControls, Legend, tooltip_text
 
 log = logging.getLogger(__name__)
 
 WHEELCHAIR = {"Any place": None, "Wheelchair accessible": "yes",
               "Accessible or partly accessible": "limited"}
+#: places of a kind listed at first; the rest behind "show all"
+SHOW_FIRST = 5
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -98,8 +100,10 @@ def render(state) -> None:
     point_marker(lat, lon, "start", "#d7191c").add_to(fmap)
     found_markers(fmap, found, labels, cats)
     if len(found):
-        fmap.fit_bounds([[min(found["lat"].min(), lat), min(found["lon"].min(), lon)],
-                         [max(found["lat"].max(), lat), max(found["lon"].max(), lon)]])
+        # fitted beside the legend (bottom left), so that no dot is under it
+        FitBesideControls((min(found["lon"].min(), lon), min(found["lat"].min(), lat),
+                           max(found["lon"].max(), lon), max(found["lat"].max(), lat))
+                          ).add_to(fmap)
     else:
         fmap.location = [lat, lon]
     clicked_map(fmap, "connect", height=420)
@@ -108,9 +112,15 @@ def render(state) -> None:
         st.info("Nothing in reach: try a longer walk, another speed or remove the filter.")
     for cat, grp in found.groupby("category", sort=False):
         with st.expander(f"{md_text(labels.get(cat, cat))} ({len(grp)})", expanded=True):
-            st.dataframe(place_table(grp, p.amenities), hide_index=True, width="stretch")
+            first, more = collapse(grp)
+            if more and st.toggle(f"Show all {len(grp)}", key=f"connect_all_{cat}"):
+                first, more = grp, 0
+            st.dataframe(place_table(first, p.amenities), hide_index=True, width="stretch")
+            if more:
+                st.caption(f"and {more} more within the walk")
     doc = assets_list_html(found.assign(label=found["category"].map(labels)
-                                        .fillna(found["label"])),
+                                        .fillna(found["label"]),
+                                        name=_described(found)),
                            place=place, minutes=minutes, speed_kmh=speed,
                            wheelchair=wheelchair, data_note=data_note(p))
     st.download_button("Download a printable list (HTML)", doc.encode("utf-8"),
@@ -131,7 +141,7 @@ def place_table(grp: pd.DataFrame, amenities: pd.DataFrame) -> pd.DataFrame:
     """
     rows = grp["row"].to_numpy()
     out = pd.DataFrame({
-        "Name": grp["name"].fillna("(no name in OSM)").to_numpy(),
+        "Name": _described(grp),
         "Minutes": grp["walk_min"].round(0).to_numpy(),
         "Opening hours": grp["opening_hours"].fillna("not listed").to_numpy(),
         "Wheelchair": grp["wheelchair"].fillna("not listed").to_numpy(),
@@ -149,13 +159,41 @@ def place_table(grp: pd.DataFrame, amenities: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def collapse(grp: pd.DataFrame, first: int = SHOW_FIRST) -> tuple[pd.DataFrame, int]:
+    """The nearest ``first`` places of a kind and how many more there are."""
+    return grp.iloc[:first], max(len(grp) - first, 0)
+
+
+def _described(found: pd.DataFrame) -> list:
+    """A place's name, or where it is when it has none (``description`` of assets_within)."""
+    if "description" in found.columns:
+        return [d if isinstance(d, str) and d else (n if isinstance(n, str) and n
+                                                    else "(no name in OpenStreetMap)")
+                for d, n in zip(found["description"], found["name"], strict=True)]
+    return found["name"].fillna("(no name in OpenStreetMap)").tolist()
+
+
+def category_colours(cats: list) -> dict:
+    """Colour of each category's dots (the order of ``cats``, as the legend)."""
+    return {c: CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i, c in enumerate(cats)}
+
+
 def found_markers(fmap: folium.Map, found, labels: dict, cats: list) -> None:
-    """A marker per place found (:func:`socialrisk.screening.assets_within`), tooltip escaped."""
-    colours = {c: CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i, c in enumerate(cats)}
-    for r in found.itertuples():
+    """A marker per place found (:func:`socialrisk.screening.assets_within`), tooltip escaped.
+
+    A legend (colour -> kind of place, with the number found) is added for the
+    kinds on the map.
+    """
+    colours = category_colours(cats)
+    for r, text in zip(found.itertuples(), _described(found), strict=True):
         folium.CircleMarker([r.lat, r.lon], radius=6, color=colours.get(r.category, "#555"),
                             fill=True, fill_opacity=0.8,
                             tooltip=tooltip_text(
-                                f"{r.name if isinstance(r.name, str) else '(no name)'} "
-                                f"({labels.get(r.category, r.label)}), "
+                                f"{text} ({labels.get(r.category, r.label)}), "
                                 f"{r.walk_min:.0f} min")).add_to(fmap)
+    if len(found):
+        counts = found["category"].value_counts()
+        rows = [(colours.get(c, "#555555"), f"{labels.get(c, c)} ({counts[c]})")
+                for c in [*cats, *sorted(set(counts.index) - set(cats))] if c in counts.index]
+        rows.append(("#d7191c", "start of the walk"))
+        Legend("Places within the walk", rows).add_to(fmap)

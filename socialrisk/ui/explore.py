@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from risk.profile import area_profile, score_table
+from risk.standards import standards_table
 from socialrisk.core.schema import (
     AREA_ID,
     AREA_NAME,
@@ -93,7 +94,8 @@ def render(state) -> None:
         st.session_state["explore_area"] = pick
         selected = pick
     if selected:
-        _profile(areas, selected, labels)
+        _profile(areas, selected, labels, state.settings.standards,
+                 state.settings.max_distance_m)
     else:
         st.info("Click an area on the map to see its profile.")
 
@@ -118,7 +120,8 @@ def _clicked_area(out) -> str | None:
     return html.unescape(str(props[AREA_ID])) if props.get(AREA_ID) else None
 
 
-def _profile(areas: pd.DataFrame, area_id: str, labels: dict[str, str]) -> None:
+def _profile(areas: pd.DataFrame, area_id: str, labels: dict[str, str],
+             standards=(), max_distance_m: float | None = None) -> None:
     try:
         prof = area_profile(areas, area_id, labels)
     except KeyError:
@@ -151,10 +154,27 @@ def _profile(areas: pd.DataFrame, area_id: str, labels: dict[str, str]) -> None:
         "Kind of place": prof.access["label"],
         "Nearest": [format_value(nearest_column("x"), v) for v in prof.access["nearest_m"]],
         "Walk": [format_value(walk_min_column("x"), v) for v in prof.access["walk_min"]],
-        "Places within 800 m": prof.access["count_800m"].round(1),
+        "Average number within 800 m": prof.access["count_800m"].round(1),
         "Other areas with a shorter walk":
             [format_value("x_share", v) for v in prof.access["share_of_areas_better"]],
     }), hide_index=True)
+    _standards(areas, area_id, labels, standards, max_distance_m)
+
+
+def _standards(areas: pd.DataFrame, area_id: str, labels: dict[str, str], standards,
+               max_distance_m: float | None) -> None:
+    """Pass / FAILS per absolute standard on the area's mean walks (risk.standards)."""
+    if not standards:
+        return
+    row = areas.loc[areas[AREA_ID].astype(str) == str(area_id)].iloc[0]
+    t = standards_table(row, standards, labels=labels, max_distance_m=max_distance_m)
+    st.markdown("**Against walking-distance standards** (absolute; the area's "
+                "population-weighted mean walk to the nearest place of each kind)")
+    st.dataframe(pd.DataFrame({"Standard": t["label"], "Result": t["result"],
+                               "Walking distances": t["detail"]}), hide_index=True,
+                 key="explore_standards")
+    st.caption("Sources: " + " | ".join(md_text(f"{a}: {b}") for a, b in
+                                       zip(t["label"], t["source"], strict=True)))
 
 
 def score_name(column: str) -> str:

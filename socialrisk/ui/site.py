@@ -24,7 +24,13 @@ from socialrisk.core.errors import InputError
 from socialrisk.report import html_to_pdf, pdf_available, site_report_html
 from socialrisk.screening import screen_site
 from socialrisk.ui import loaded_result
-from socialrisk.webmap import OGL_ATTRIBUTION, OSM_ATTRIBUTION, tooltip_text
+from socialrisk.webmap import (
+    OGL_ATTRIBUTION,
+    OSM_ATTRIBUTION,
+    add_area_outlines,
+    area_outlines_geojson,
+    tooltip_text,
+)
 from socialrisk.webmap import base_map as offline_base_map
 
 log = logging.getLogger(__name__)
@@ -75,9 +81,21 @@ def data_note(prepared) -> str:
 
 
 def base_map(prepared, height_hint: int = 12) -> folium.Map:
-    """An offline folium map (embedded Leaflet) over the study areas, with attribution."""
+    """An offline folium map (embedded Leaflet) over the study areas, with attribution.
 
-    return offline_base_map(tuple(prepared.areas.to_crs("EPSG:4326").total_bounds))
+    The study areas' outlines are drawn (light grey, no fill, not clickable) so
+    that the map reads without basemap tiles.
+    """
+
+    fmap = offline_base_map(tuple(prepared.areas.to_crs("EPSG:4326").total_bounds))
+    add_area_outlines(fmap, _outlines(prepared.areas, id(prepared.areas)))
+    return fmap
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _outlines(_areas, key) -> dict:
+    """The areas' outlines as GeoJSON, once per run (``key`` identifies the areas)."""
+    return area_outlines_geojson(_areas)
 
 
 def point_marker(lat: float, lon: float, tooltip: str, colour: str) -> folium.CircleMarker:
@@ -234,6 +252,7 @@ def render(state) -> None:
         areas_iso = ", ".join(f"{m:g} min: {a / 1e6:.2f} km²"
                               for m, a in zip(iso["minutes"], iso["area_m2"], strict=True))
         st.markdown(f"**Walkable area** {areas_iso}.")
+        _standards(sc)
         best = sc.table.dropna(subset=["better_than_share"])
         for t in best.itertuples():
             if t.comparison:
@@ -254,6 +273,18 @@ def render(state) -> None:
     st.dataframe(show, hide_index=True, width="stretch")
     _downloads(sc, iso, p, title)
     st.caption(f"Map data {ATTR}.")
+
+
+def _standards(sc) -> None:
+    """Pass / FAILS per absolute standard (exact walks from the site), before the ranks."""
+    stds = getattr(sc, "standards", None)
+    if stds is None or not len(stds):
+        return
+    st.markdown("**Against walking-distance standards** (absolute):")
+    for t in stds.itertuples():
+        mark = {"passes": "passes", "FAILS": ":red[**FAILS**]"}.get(t.result, "unknown")
+        st.markdown(f"- {mark} {md_text(t.label)}: {md_text(t.detail)}")
+    st.markdown("**Compared with the areas** (relative):")
 
 
 def site_map(p, sc, iso, polygon=None, labels: dict | None = None) -> folium.Map:

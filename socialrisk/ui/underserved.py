@@ -12,7 +12,6 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from risk.equity import access_by_decile, fifth_gap
 from risk.profile import underserved
 from risk.typology import typology
 from socialrisk.core import schema
@@ -21,6 +20,7 @@ from socialrisk.outputs import map_areas
 from socialrisk.rundir import geopackage_bytes
 from socialrisk.ui import loaded_result
 from socialrisk.ui.site import md_text
+from socialrisk.ui.wards import equity_section, wards_section
 from socialrisk.webmap import (
     OGL_ATTRIBUTION,
     OSM_ATTRIBUTION,
@@ -66,10 +66,12 @@ def render(state) -> None:
                         disabled=cat == "(any)")
     table = underserved(areas, deciles or None, None if cat == "(any)" else cat,
                         None if cat == "(any)" else float(minutes))
+    table = _fails_filter(table, getattr(getattr(state, "settings", None), "standards", ()))
     show_cols = [c for c in [schema.AREA_ID, schema.AREA_NAME, schema.POPULATION,
                              schema.ISOLATION_RISK, schema.ISOLATION_RISK_DECILE, schema.DRIVERS,
                              "access_score", "deprivation_score", "demographic_score",
-                             schema.walk_min_column(cat if cat != "(any)" else "gp")]
+                             schema.walk_min_column(cat if cat != "(any)" else "gp"),
+                             schema.STANDARDS_FAILED]
                  if c in table.columns]
     st.caption(f"{len(table)} of {len(areas)} areas, highest isolation risk first.")
     event = st.dataframe(pd.DataFrame(table[show_cols]).round(2), hide_index=True,
@@ -98,20 +100,18 @@ def render(state) -> None:
                             index=cats.index("gp") if "gp" in cats else 0,
                             format_func=lambda c: labels.get(c, c))
         col = schema.walk_min_column(ecat)
-        by = access_by_decile(areas, col, "imd_decile")
-        chart = by["median"].rename("Median walking minutes")
-        chart.index = [f"{d}" for d in by.index]
-        st.bar_chart(chart, x_label="IMD decile in England (1 = most deprived)",
-                     y_label="Median walking minutes")
-        st.caption(fifth_gap(areas, col, "imd_decile").sentence(
-            f"walk to the nearest {md_text(_lower(labels.get(ecat, ecat)))}"))
+        equity_section(areas, col,
+                       f"walk to the nearest {md_text(_lower(labels.get(ecat, ecat)))}")
+
+    wards_section(state, areas)
 
     st.subheader("Area types")
     cols = [c for c in TYPE_COLUMNS if c in areas.columns and areas[c].notna().any()]
     t1, t2 = st.columns([3, 1])
     chosen = t1.multiselect("Group the areas on", cols, default=cols, key="types_columns",
                             format_func=lambda c: indicator_label(c, labels))
-    kk = t2.selectbox("Number of types", ["best (silhouette)", *range(2, 9)], key="types_k")
+    kk = t2.selectbox("Number of types", ["best fit (chosen automatically)", *range(2, 9)],
+                      key="types_k")
     if not chosen:
         st.info("Choose at least one indicator to group the areas on.")
         return
@@ -122,12 +122,30 @@ def render(state) -> None:
         st.error(f"{md_text(exc)}.")
         return
     if typ.silhouette:
-        st.caption(f"{typ.k} types: the best silhouette score ({typ.silhouette[typ.k]:.2f}) "
-                   f"of k = {min(typ.silhouette)}..{max(typ.silhouette)}.")
+        st.caption(f"{typ.k} types: the number of types that separates the areas most "
+                   f"clearly, each area closer to its own type than to the next one "
+                   f"(silhouette score {typ.silhouette[typ.k]:.2f} on a scale from -1 to 1; "
+                   f"above 0.5 is a clear grouping, below 0.25 a weak one), of "
+                   f"{min(typ.silhouette)} to {max(typ.silhouette)} types tried.")
     st.dataframe(pd.DataFrame({"Type": list(typ.descriptions),
                                "Areas": [int(typ.sizes[t]) for t in typ.descriptions],
                                "Compared with the average area": list(typ.descriptions.values())}),
                  hide_index=True, key="types_table")
+
+
+def _fails_filter(table: pd.DataFrame, standards) -> pd.DataFrame:
+    """The "Fails standard ..." filter: keep areas that fail every standard chosen."""
+    have = [s for s in standards if schema.standard_pass_column(s.name) in table.columns]
+    if not have:
+        return table
+    names = {s.name: s.label for s in have}
+    chosen = st.multiselect("Fails standard ... (absolute walking distances; areas failing "
+                            "all chosen)", list(names), default=[], key="under_standards",
+                            format_func=lambda n: names.get(n, n))
+    keep = pd.Series(True, index=table.index)
+    for n in chosen:
+        keep &= table[schema.standard_pass_column(n)].astype("boolean").eq(False).fillna(False)
+    return table[keep.to_numpy(dtype=bool)]
 
 
 def _lower(label: str) -> str:

@@ -2,27 +2,40 @@
 
 The recomputation (affected origins only, then the index) is
 :mod:`socialrisk.scenarios`; this page only collects the choice and shows
-the change per area.
+the change per area: scores and deciles on the baseline run's scale (an area
+the change does not touch keeps its decile), a before/after map coloured by
+the change in risk, and the table of changed areas.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
 import folium
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit_folium import st_folium
 
 from socialrisk.core.errors import InputError
-from socialrisk.core.sanitize import csv_safe
+from socialrisk.core.sanitize import csv_safe, html_text
 from socialrisk.core.schema import (
     AREA_ID,
     AREA_NAME,
+    ISOLATION_RISK,
     ISOLATION_RISK_DECILE,
     POPULATION,
     walk_min_column,
 )
-from socialrisk.scenarios import add_facility, baseline_table, category_state, remove_facility
+from socialrisk.scenarios import (
+    SCALE_NOTE,
+    add_facility,
+    baseline_table,
+    category_state,
+    remove_facility,
+)
 from socialrisk.ui.site import (
     ATTR,
     base_map,
@@ -32,9 +45,14 @@ from socialrisk.ui.site import (
     point_marker,
     state_parts,
 )
-from socialrisk.webmap import tooltip_text
+from socialrisk.webmap import Legend, tooltip_text
 
 log = logging.getLogger(__name__)
+
+#: the before/after map's classes: (key, colour, legend label)
+CHANGE_CLASSES = (("better", "#1a9641", "lower risk (better)"),
+                  ("worse", "#d7191c", "higher risk (worse)"),
+                  ("unchanged", "#ffffff", "unchanged (outline only)"))
 
 
 def _category_state(p, category: str):
@@ -76,7 +94,7 @@ def render(state) -> None:
         point = st.session_state.get("whatif_point")
         name = st.text_input("Name of the new place", "New facility", key="whatif_name")
         if point:
-            point_marker(point[0], point[1], f"new {labels.get(cat, cat).lower()}",
+            point_marker(point[0], point[1], f"new {in_text(labels.get(cat, cat))}",
                          "#1a9641").add_to(fmap)
         existing_markers(fmap, am, rows)
         st.caption("Click the map where the new place would be (grey: existing ones).")
@@ -85,7 +103,7 @@ def render(state) -> None:
                        disabled=point is None)
     else:
         if len(rows) == 0:
-            st.error(f"There is no {md_text(labels.get(cat, cat).lower())} in the data to "
+            st.error(f"There is no {md_text(in_text(labels.get(cat, cat)))} in the data to "
                      "remove; choose another kind of place.")
             return
         names = {int(i): f"{am['name'].iloc[i] or '(no name)'} (row {int(i)})" for i in rows}
@@ -119,7 +137,7 @@ def render(state) -> None:
     res = st.session_state.get("whatif_result")
     if res is None:
         return
-    _show(res, labels, r)
+    _show(res, labels, r, p)
     st.caption(f"Map data {ATTR}.")
 
 
@@ -133,8 +151,103 @@ def existing_markers(fmap: folium.Map, amenities, rows) -> None:
                                                  else "(no name)")).add_to(fmap)
 
 
-def _show(res, labels: dict, r) -> None:
-    lab = labels.get(res.category, res.category).lower()
+def risk_change_class(changes: pd.DataFrame) -> pd.Series:
+    """Per area ``"better"``, ``"worse"`` or ``"unchanged"`` (risk on the baseline's scale).
+
+    An area without a score before or after is ``"unchanged"``.
+    """
+    d = changes[f"{ISOLATION_RISK}_change"].to_numpy(dtype=float)
+    out = np.where(d < 0, "better", np.where(d > 0, "worse", "unchanged"))
+    return pd.Series(out, index=changes.index, dtype=object)
+
+
+def change_map(p, res, labels: dict, areas: gpd.GeoDataFrame) -> folium.Map:
+    """The before/after map: the areas whose risk changed, coloured by the change.
+
+    Every study area is outlined (:func:`socialrisk.ui.site.base_map`), so the
+    map reads without basemap tiles; the areas whose risk went down (up) are
+    filled green (red), with a tooltip of the area, its walk and its score and
+    decile before and after (outside text escaped); a legend counts the areas
+    of each class; the new or removed place is marked; the view is fitted to
+    the changed areas.
+    """
+    ch = res.changes
+    cls = risk_change_class(ch)
+    fmap = base_map(p)
+    lab = labels.get(res.category, res.category)
+    walk = walk_min_column(res.category)
+    moved = cls[cls != "unchanged"].index
+    a = areas.set_index(AREA_ID).loc[moved].to_crs("EPSG:4326") if len(moved) else None
+    colours = {k: c for k, c, _ in CHANGE_CLASSES}
+    if a is not None:
+        c = ch.loc[moved]
+
+        def fmt(v, f):
+            return "no data" if v != v else f.format(v)
+
+        props = pd.DataFrame({
+            "area": [html_text(f"{i} {n}".strip()) for i, n in
+                     zip(moved, c.get(AREA_NAME, pd.Series("", index=moved)).fillna(""),
+                         strict=True)],
+            "walk": [html_text(f"{fmt(o, '{:.0f}')} -> {fmt(n, '{:.0f}')} min") for o, n in
+                     zip(c[f"{walk}_old"], c[f"{walk}_new"], strict=True)],
+            "risk": [html_text(f"{fmt(o, '{:.1f}')} -> {fmt(n, '{:.1f}')} "
+                               f"({fmt(n - o, '{:+.2f}')})") for o, n in
+                     zip(c[f"{ISOLATION_RISK}_old"], c[f"{ISOLATION_RISK}_new"], strict=True)],
+            "decile": [html_text(f"{fmt(_num(o), '{:.0f}')} -> {fmt(_num(n), '{:.0f}')}")
+                       for o, n in zip(c[f"{ISOLATION_RISK_DECILE}_old"],
+                                       c[f"{ISOLATION_RISK_DECILE}_new"], strict=True)],
+            "_fill": [colours[k] for k in cls.loc[moved]],
+        }, index=moved)
+        g = gpd.GeoDataFrame(props, geometry=a.geometry.simplify(0.00005).to_numpy(),
+                             crs="EPSG:4326")
+        fields = ["area", "walk", "risk", "decile"]
+        aliases = [html_text(t) for t in ("Area", f"Walk to {in_text(lab)}",
+                                          "Isolation risk (baseline scale)",
+                                          "Decile (baseline scale)")]
+        folium.GeoJson(json.loads(g.to_json(drop_id=True)),
+                       name=html_text("Change in isolation risk"),
+                       style_function=lambda f: {"fillColor": f["properties"]["_fill"],
+                                                 "color": "#333333", "weight": 1.2,
+                                                 "fillOpacity": 0.6},
+                       highlight_function=lambda f: {"weight": 3, "color": "#000000"},
+                       tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases,
+                                                     sticky=True)).add_to(fmap)
+        b = a.total_bounds
+        lat0, lon0 = min(b[1], res.facility["lat"]), min(b[0], res.facility["lon"])
+        lat1, lon1 = max(b[3], res.facility["lat"]), max(b[2], res.facility["lon"])
+        # room on the left for the legend (bottom-left), so it covers no changed area
+        fmap.fit_bounds([[lat0, lon0], [lat1, lon1]], padding_top_left=(300, 30),
+                        padding_bottom_right=(30, 50))
+    verb = "new" if res.kind == "add" else "removed"
+    point_marker(res.facility["lat"], res.facility["lon"],
+                 f"{verb} {in_text(lab)}: {res.facility.get('name') or ''}",
+                 "#1a9641" if res.kind == "add" else "#d7191c").add_to(fmap)
+    counts = cls.value_counts()
+    rows = [(c, f"{t}: {int(counts.get(k, 0))} areas") for k, c, t in CHANGE_CLASSES]
+    Legend("Change in isolation risk", rows,
+           f"on the baseline run's scale; circle: the {verb} place").add_to(fmap)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    return fmap
+
+
+def in_text(label: str) -> str:
+    """A category label inside a sentence: "Community centre" -> "community centre".
+
+    Abbreviations keep their capitals ("GP surgery" stays).
+    """
+    label = str(label)
+    if len(label) > 1 and label[:2].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def _num(v) -> float:
+    return float("nan") if v is None or v is pd.NA or v != v else float(v)
+
+
+def _show(res, labels: dict, r, p=None) -> None:
+    lab = in_text(labels.get(res.category, res.category))
     verb = "adding" if res.kind == "add" else "removing"
     st.subheader(f"Result of {verb} {md_text(res.facility.get('name') or 'the place')} "
                  f"({md_text(lab)})")
@@ -150,10 +263,20 @@ def _show(res, labels: dict, r) -> None:
     dec_old, dec_new = f"{ISOLATION_RISK_DECILE}_old", f"{ISOLATION_RISK_DECILE}_new"
     c2.metric("Areas whose walk changes", int((ch[f"{walk}_change"].abs() > 1e-9).sum()))
     moved = ch[dec_old].fillna(-1) != ch[dec_new].fillna(-1)
-    c3.metric("Areas changing risk decile", int(moved.sum()))
+    c3.metric("Areas changing risk decile", int(moved.sum()),
+              help="On the baseline run's scale: see the note below.")
     c4.metric("Recomputed in", f"{res.seconds:.2f} s")
+    rerun = ch[dec_old].fillna(-1) != ch[f"{ISOLATION_RISK_DECILE}_rerun"].fillna(-1)
+    untouched = rerun & ~(ch[f"{ISOLATION_RISK}_change"].fillna(0) != 0)
+    st.caption(f"{SCALE_NOTE} A fresh run that included this change would re-rank every "
+               f"area against the others: {int(rerun.sum())} areas would change decile, "
+               f"{int(untouched.sum())} of them areas this change does not touch.")
     for n in res.notes:
         st.info(md_text(n))
+    if p is not None:
+        st.markdown("**Before and after: change in isolation risk**")
+        st_folium(change_map(p, res, labels, r.areas), height=460, use_container_width=True,
+                  key="whatif_change_map", returned_objects=[])
     cat = res.category
     show = ch[ch["changed"]].reset_index()
     if show.empty:
@@ -166,13 +289,16 @@ def _show(res, labels: dict, r) -> None:
         "Minutes before": show[f"{walk}_old"].round(1),
         "Minutes after": show[f"{walk}_new"].round(1),
         "Change": show[f"{walk}_change"].round(2),
+        "Risk before": show[f"{ISOLATION_RISK}_old"].round(2),
+        "Risk after": show[f"{ISOLATION_RISK}_new"].round(2),
         "Decile before": show[dec_old],
         "Decile after": show[dec_new],
         f"Newly within {res.within_min:g} min": show["people_newly_within"].round(0),
         f"No longer within {res.within_min:g} min": show["people_no_longer_within"].round(0),
     }).sort_values("Change")
     st.dataframe(table, hide_index=True, width="stretch")
-    st.caption("Decile 1 = the 10 % of areas with the highest isolation risk. Minutes are "
+    st.caption("Decile 1 = the 10 % of areas with the highest isolation risk in the run "
+               "before the change; 'after' is on the same (baseline) scale. Minutes are "
                "population-weighted means over the area's homes.")
     st.download_button("Download the changes (CSV)",
                        csv_safe(show).to_csv(index=False).encode("utf-8"),

@@ -1,0 +1,105 @@
+"""Underserved page sections: equity by deprivation (with group sizes) and results by ward.
+
+The ward table is the run's ``wards.csv`` (written when the run had a
+``wards_lookup``, :mod:`socialrisk.grouping`); each ward's one-page briefing
+(:func:`socialrisk.briefing.ward_briefing_html`) is made on demand.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from risk.equity import access_by_decile, areas_word, fifth_gap
+from socialrisk.briefing import ward_briefing_html
+from socialrisk.core import schema
+from socialrisk.grouping import BRIEFED_WARDS, WARDS_CSV, briefing_name
+
+log = logging.getLogger(__name__)
+
+
+def equity_section(areas: pd.DataFrame, column: str, what: str) -> None:
+    """Median ``column`` per IMD decile, with the number of areas, and the fifth gap in words.
+
+    ``what``: the measure in words, already safe for Markdown.
+    """
+    by = access_by_decile(areas, column, "imd_decile")
+    chart = by["median"].rename("Median walking minutes")
+    chart.index = [f"{d}" for d in by.index]
+    st.bar_chart(chart, x_label="IMD decile in England (1 = most deprived)",
+                 y_label="Median walking minutes")
+    gap = fifth_gap(areas, column, "imd_decile")
+    st.caption(gap.sentence(what))
+    table = pd.DataFrame({"IMD decile": by.index.astype(int),
+                          "Areas": by["areas"].astype(int).to_numpy(),
+                          "Residents": by["population"].round(0).to_numpy(),
+                          "Median walking minutes": by["median"].round(1).to_numpy()})
+    st.dataframe(table, hide_index=True, key="equity_counts")
+    if gap.too_small:
+        st.info(f"Why no comparison: each group needs at least {gap.min_areas} areas with a "
+                f"value. With fewer, the median is decided by one or two areas, so a gap "
+                f"could appear or vanish with a single area and would not say anything about "
+                f"deprivation. This run has {areas_word(gap.n_most)} in the most deprived "
+                f"fifth (IMD deciles 1-2) and {areas_word(gap.n_least)} in the least "
+                f"deprived fifth (deciles 9-10). A larger study area gives both groups "
+                f"enough areas.")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _read_wards(path: str, mtime: float) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"code": str, "name": str, "district_code": str,
+                                    "district_name": str, "top_decile_areas": str,
+                                    "area_ids": str}, keep_default_na=False,
+                       na_values={"population": [""], schema.ISOLATION_RISK: [""]})
+
+
+def run_wards(state) -> pd.DataFrame | None:
+    """The loaded run's ``wards.csv``, or None (no run folder, or no ward lookup in the run)."""
+    folder = getattr(state, "run_dir", None)
+    if not folder:
+        return None
+    path = Path(folder) / WARDS_CSV
+    if not path.is_file():
+        return None
+    try:
+        return _read_wards(str(path), path.stat().st_mtime)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        log.warning("could not read %s: %s", path, exc)
+        return None
+
+
+def wards_section(state, areas: pd.DataFrame) -> None:
+    """"By ward": one row per ward, highest mean isolation risk first; a briefing per ward."""
+    st.subheader("By ward")
+    wards = run_wards(state)
+    if wards is None or wards.empty:
+        st.caption("No ward results in this run. Give `wards_lookup` (the ONS LSOA 2021 -> "
+                   "ward 2024 -> district lookup CSV) in the run's config to get `wards.csv`, "
+                   "`districts.csv` and a one-page briefing per ward.")
+        return
+    show = pd.DataFrame({
+        "Ward": wards["name"], "District": wards.get("district_name", ""),
+        "Areas": wards["areas"], "Residents": pd.to_numeric(wards["population"],
+                                                            errors="coerce").round(0),
+        "Mean isolation risk": pd.to_numeric(wards.get(schema.ISOLATION_RISK),
+                                             errors="coerce").round(1),
+        "Areas in the highest-risk decile": wards.get("top_decile", 0)})
+    st.caption(f"{len(wards)} wards, highest mean isolation risk first (population-weighted "
+               f"means of the ward's areas). The run folder also has one-page briefings for "
+               f"the {BRIEFED_WARDS} highest.")
+    st.dataframe(show, hide_index=True, key="wards_table")
+    code = st.selectbox("Briefing for the ward", wards["code"].tolist(), key="ward_pick",
+                        format_func=lambda c: _ward_name(wards, c))
+    page = ward_briefing_html(wards, code, areas, state.labels,
+                              walk_speed_kmh=getattr(state.settings, "walk_speed_kmh",
+                                                     schema.WALK_SPEED_KMH))
+    st.download_button("Download the ward briefing (HTML, one page)", page.encode("utf-8"),
+                       file_name=briefing_name(code), mime="text/html", key="ward_briefing")
+
+
+def _ward_name(wards: pd.DataFrame, code: str) -> str:
+    row = wards[wards["code"] == code]
+    return f"{row['name'].iloc[0]} ({code})" if len(row) else str(code)
