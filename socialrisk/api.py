@@ -256,7 +256,7 @@ def run_and_write(settings: SettingsLike = None, **overrides: Any) -> Path:
     >>> out = sr.run_and_write(file7_download=False, quiet=True, map=False,
     ...                        out=f"{tempfile.mkdtemp()}/iow")
     >>> sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-    ['amenities.gpkg', 'app', 'areas.csv', 'areas.gpkg', 'manifest.json']
+    ['amenities.gpkg', 'app', 'areas.csv', 'areas.gpkg', 'areas.qml', 'manifest.json']
     >>> prepared, res = sr.open_run(out)
     >>> len(res.areas)
     89

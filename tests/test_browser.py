@@ -35,6 +35,7 @@ selenium = pytest.importorskip("selenium", reason="selenium is not installed (pi
 pytest.importorskip("streamlit_folium")
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402, N812
@@ -126,11 +127,22 @@ def test_click_an_area_shows_its_profile(app_url, driver, tmp_path):
     t0 = time.monotonic()
     d.get(app_url)
     wait = WebDriverWait(d, 180)
-    frame = wait.until(EC.presence_of_element_located(
-        (By.CSS_SELECTOR, "iframe[title*='st_folium'], iframe[title*='streamlit_folium']")))
-    d.switch_to.frame(frame)
-    WebDriverWait(d, 60).until(
-        lambda x: x.find_elements(By.CSS_SELECTOR, ".socialrisk-legend") or False)
+    css = "iframe[title*='st_folium'], iframe[title*='streamlit_folium']"
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+    def legend_in_the_map(x) -> bool:
+        # a Streamlit rerun replaces the map's iframe: look in the current one each time
+        x.switch_to.default_content()
+        frames = x.find_elements(By.CSS_SELECTOR, css)
+        if not frames:
+            return False
+        try:
+            x.switch_to.frame(frames[0])
+            return bool(x.find_elements(By.CSS_SELECTOR, ".socialrisk-legend"))
+        except WebDriverException:  # the iframe went stale while switching
+            return False
+
+    WebDriverWait(d, 120).until(legend_in_the_map)
     map_s = time.monotonic() - t0
     legend = d.find_element(By.CSS_SELECTOR, ".socialrisk-legend").text
     assert "Isolation-risk decile" in legend
