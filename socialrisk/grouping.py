@@ -184,8 +184,20 @@ def grouping_extra(areas: pd.DataFrame, settings, manifest: dict, labels: dict[s
     if not lookup:
         return then
     groups = groups if groups is not None else read_groups(settings)
+    path = Path(lookup).expanduser()
     manifest.setdefault("inputs", {})["wards_lookup"] = {
-        "path": str(lookup), "sha256": sha256_file(lookup), "bytes": Path(lookup).stat().st_size}
+        "path": str(lookup), "sha256": sha256_file(path), "bytes": path.stat().st_size}
+    ids = set(pd.Index(areas[schema.AREA_ID]).astype(str))
+    if not ids & set(groups.index.astype(str)):
+        raise InputError(f"wards_lookup {shown(str(lookup), 200)} holds none of the run's "
+                         f"{len(ids):,} area codes; give the ONS LSOA 2021 -> ward lookup that "
+                         f"covers the study area (LSOA 2021 codes)")
+    names = pd.Series([briefing_name(c) for c in groups["ward_code"].dropna().unique()])
+    if names.duplicated().any():
+        raise InputError(f"wards_lookup {shown(str(lookup), 200)}: ward codes "
+                         f"{shown(names[names.duplicated()].iloc[0])} clash once reduced to "
+                         f"letters and digits (ward_<code>.html); give ONS ward codes such as "
+                         f"E05013362")
 
     def extra(tmp: Path) -> None:
         table = pd.DataFrame(areas.drop(columns="geometry", errors="ignore"))

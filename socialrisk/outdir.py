@@ -372,6 +372,12 @@ def publish(tmp: Path, target: Path, add: bool = False) -> None:
             raise InputError(f"--out {target}: {name} exists and was not written by "
                              f"socialrisk; move it elsewhere or give another --out "
                              f"(nothing was changed)")
+        for parent in dest.relative_to(target).parents:  # e.g. a user's FILE named briefings
+            if parent != Path(".") and (target / parent).exists() \
+                    and not (target / parent).is_dir():
+                raise InputError(f"--out {target}: {parent} is a file that socialrisk did "
+                                 f"not write, where its {parent}/ folder goes; move it "
+                                 f"elsewhere or give another --out (nothing was changed)")
     with _signals_deferred():
         write_marker(target, owned, pending=new)
         # a fresh folder: a same-named link or folder of someone else's is never used

@@ -257,7 +257,7 @@ def write_run(prepared: Prepared, res: RunResult, out: str | Path, make_map: boo
         save_run(prepared, res, tmp / APP_DATA_DIR)
 
     return write_run_outputs(out, res.areas, res.amenities, res.amenity_polygons,
-                             res.manifest, render if make_map else None,
+                             res.manifest, render if make_map else None, labels=res.labels,
                              extra=grouping_extra(  # wards.csv, then targets, then app data
                                  res.areas, prepared.settings, res.manifest, res.labels,
                                  targets_extra(res.areas, prepared.settings, res.manifest,

@@ -158,3 +158,32 @@ def test_isle_of_wight_by_ward(tmp_path, monkeypatch):
     button = next(b for b in at.get("download_button") if b.key == "ward_briefing")
     assert button.proto.label == "Download the ward briefing (HTML, one page)"
     assert button.proto.url  # the page is served (its text is tested above)
+
+
+def _lookup(path, rows):
+    path.write_text("lsoa21_code,ward24_code,ward24_name,ltla24_code,ltla24_name\n"
+                    + "".join(f"{a},{w},Ward {w},E06000046,Isle of Wight\n" for a, w in rows),
+                    encoding="utf-8")
+    return path
+
+
+def test_a_ward_lookup_that_covers_no_area_or_clashes_is_refused_before_any_work(
+        tmp_path, monkeypatch):
+    import pandas as pd
+
+    from socialrisk.core.errors import InputError
+    from socialrisk.grouping import grouping_extra
+    from socialrisk.settings import Settings
+
+    areas = pd.DataFrame({"area_id": ["E01017282", "E01017283"], "isolation_risk": [1.0, 2.0]})
+    other = _lookup(tmp_path / "other.csv", [("E01000001", "E05000001")])
+    with pytest.raises(InputError, match="holds none of the run's 2 area codes"):
+        grouping_extra(areas, Settings(wards_lookup=str(other)), {}, {})
+    clash = _lookup(tmp_path / "clash.csv", [("E01017282", "W-1"), ("E01017283", "W1")])
+    with pytest.raises(InputError, match="clash once reduced to letters and digits"):
+        grouping_extra(areas, Settings(wards_lookup=str(clash)), {}, {})
+    monkeypatch.setenv("HOME", str(tmp_path))  # a lookup given as ~/...: read and recorded
+    _lookup(tmp_path / "w.csv", [("E01017282", "E05000001"), ("E01017283", "E05000002")])
+    manifest: dict = {}
+    assert grouping_extra(areas, Settings(wards_lookup="~/w.csv"), manifest, {}) is not None
+    assert manifest["inputs"]["wards_lookup"]["bytes"] > 0

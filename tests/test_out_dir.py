@@ -329,3 +329,22 @@ def test_a_probe_folder_of_a_killed_run_is_removed_only_when_empty(tmp_path):
     outdir._recover(tmp_path, {})
     assert not empty.exists()
     assert (full / "thesis.docx").read_text() == "not ours"
+
+
+def test_a_users_file_where_an_output_folder_goes_is_refused_before_any_change(tmp_path):
+    """A file named like an output folder (briefings, app) stops publish before the swap."""
+    from socialrisk.outdir import staging
+
+    out = tmp_path / "out"
+    with staging(out) as tmp:
+        (tmp / "areas.csv").write_text("a\n1\n")
+    (out / "briefings").write_text("a user's notes")
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(InputError, match="briefings is a file that socialrisk did not write"):
+        with staging(out) as tmp:
+            (tmp / "areas.csv").write_text("a\n2\n")
+            (tmp / "briefings").mkdir()
+            (tmp / "briefings" / "ward_E05013362.html").write_text("<p>x</p>")
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert (out / "briefings").read_text() == "a user's notes"
+    assert (out / "areas.csv").read_text() == "a\n1\n"

@@ -50,10 +50,12 @@ def equity_section(areas: pd.DataFrame, column: str, what: str) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _read_wards(path: str, mtime: float) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"code": str, "name": str, "district_code": str,
-                                    "district_name": str, "top_decile_areas": str,
-                                    "area_ids": str}, keep_default_na=False,
-                       na_values={"population": [""], schema.ISOLATION_RISK: [""]})
+    text = ["code", "name", "district_code", "district_name", "top_decile_areas", "area_ids"]
+    df = pd.read_csv(path, dtype=dict.fromkeys(text, str), keep_default_na=False)
+    for c in df.columns:  # every other column is a number; an empty cell is missing
+        if c not in text:
+            df[c] = pd.to_numeric(df[c].replace("", float("nan")), errors="coerce")
+    return df
 
 
 def run_wards(state) -> pd.DataFrame | None:
