@@ -340,11 +340,11 @@ def test_a_users_file_where_an_output_folder_goes_is_refused_before_any_change(t
         (tmp / "areas.csv").write_text("a\n1\n")
     (out / "briefings").write_text("a user's notes")
     before = sorted(p.name for p in out.iterdir())
-    with pytest.raises(InputError, match="briefings is a file that socialrisk did not write"):
-        with staging(out) as tmp:
-            (tmp / "areas.csv").write_text("a\n2\n")
-            (tmp / "briefings").mkdir()
-            (tmp / "briefings" / "ward_E05013362.html").write_text("<p>x</p>")
+    with pytest.raises(InputError, match="briefings is a file that socialrisk did not write"), \
+            staging(out) as tmp:
+        (tmp / "areas.csv").write_text("a\n2\n")
+        (tmp / "briefings").mkdir()
+        (tmp / "briefings" / "ward_E05013362.html").write_text("<p>x</p>")
     assert sorted(p.name for p in out.iterdir()) == before
     assert (out / "briefings").read_text() == "a user's notes"
     assert (out / "areas.csv").read_text() == "a\n1\n"
