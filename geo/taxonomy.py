@@ -12,7 +12,6 @@ import difflib
 import logging
 import math
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +23,12 @@ import pandas as pd
 
 from socialrisk.core.data import TAXONOMY, embedded_file
 from socialrisk.core.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from socialrisk.core.files import read_toml
 
 log = logging.getLogger(__name__)
+
+#: a taxonomy is a few kB; anything much larger is another file given by mistake
+MAX_TAXONOMY_BYTES = 1_000_000
 
 #: Columns of the amenity table, in order. One row per (feature, category).
 #:
@@ -275,14 +273,10 @@ def load_taxonomy(path: str | Path | None = None) -> dict[str, Category]:
         The file is missing, not TOML, or a category is invalid (one line naming the fix).
     """
     p = Path(path) if path else default_taxonomy_path()
-    if not p.is_file():
-        raise ConfigError(f"taxonomy file {p} not found; give the path to a .toml file "
-                          f"or leave taxonomy empty for the default")
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"taxonomy file {p} is not valid TOML ({exc}); fix the line named"
-                          ) from exc
+    data = read_toml(p, "taxonomy file", max_bytes=MAX_TAXONOMY_BYTES,
+                     missing_fix="give the path to a .toml file or leave taxonomy empty for "
+                                 "the default",
+                     big_fix="a taxonomy needs; give the taxonomy's .toml file")
     taxonomy = parse_taxonomy(data)
     log.debug("taxonomy %s: %d categories", p, len(taxonomy))
     return taxonomy

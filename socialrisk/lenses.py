@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,7 @@ from risk.lens import LensSpec
 from risk.normalise import DIRECTIONS
 from socialrisk.core.data import data_dir
 from socialrisk.core.errors import ConfigError, clipped, shown
-from socialrisk.core.files import special_file
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from socialrisk.core.files import read_toml
 
 __all__ = ["LENS_DIR", "available_lenses", "is_lens_path", "lens_record", "load_lens",
            "load_lenses", "refuse_lens_paths"]
@@ -165,20 +159,9 @@ def _share(value: Any, what: str) -> float:
 def _read(name: str) -> tuple[str, dict[str, Any], str]:
     """``(lens name, TOML mapping, where)`` of a shipped lens name or a lens file path."""
     stem, path = _path_of(name.strip())
-    problem = special_file(path)
-    if problem:
-        raise ConfigError(f"lens file {shown(str(path), 200)} {problem}; give a saved .toml file")
-    if not path.is_file():
-        raise ConfigError(f"lens file {shown(str(path), 200)} not found; give a .toml file or "
-                          f"one of {', '.join(available_lenses())}")
-    if path.stat().st_size > _MAX_BYTES:
-        raise ConfigError(f"lens file {path} is larger than a lens needs "
-                          f"({_MAX_BYTES:,} bytes); give the lens's .toml file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"lens file {path} is not valid TOML ({clipped(exc)}); fix the line "
-                          f"named") from exc
+    data = read_toml(path, "lens file", max_bytes=_MAX_BYTES,
+                     missing_fix=f"give a .toml file or one of {', '.join(available_lenses())}",
+                     big_fix="a lens needs; give the lens's .toml file")
     return stem, data, f"lens file {path.name}"
 
 

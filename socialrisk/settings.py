@@ -12,7 +12,6 @@ import difflib
 import logging
 import math
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,18 +20,14 @@ from geo.assets import parse_asset_lists
 from risk.index import DomainSpec, IndicatorSpec
 from risk.standards import DEFAULT_STANDARDS
 from socialrisk.core import schema
-from socialrisk.core.errors import ConfigError, clipped, shown
-from socialrisk.core.files import special_file
+from socialrisk.core.errors import ConfigError, shown
+from socialrisk.core.files import read_toml, special_file
 from socialrisk.lenses import lens_record, load_lenses
 from socialrisk.standards import parse_standards, with_standards_file
 from socialrisk.targets import parse_targets
 
 log = logging.getLogger(__name__)
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 @dataclass
@@ -541,29 +536,13 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
     data: dict[str, Any] = {}
     where = ""
     if path:
-        problem = special_file(path)
-        if problem:
-            raise ConfigError(f"config file {shown(os.fspath(path), 200)} {problem}; give the "
-                              f"path of a saved .toml file")
-        p = Path(path)
-        where = f"config file {p}: "
-        if p.is_dir():
-            raise ConfigError(f"config file {p} is a folder; give the path to a .toml file")
-        if not p.is_file():
-            raise ConfigError(f"config file {p} not found; give the path to a .toml file")
-        if p.stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"config file {p} is {p.stat().st_size:,} bytes, more than the "
-                              f"{MAX_CONFIG_BYTES:,} a settings file needs; give the settings "
-                              f"file, not a data file")
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config file {p} is not valid TOML ({clipped(exc)}); "
-                              "fix the line named") from exc
-        except RecursionError as exc:
-            raise ConfigError(f"config file {p} nests tables or lists too deeply to read; "
-                              f"settings need at most three levels ([domains.NAME] with "
-                              f"indicators = [{{...}}])") from exc
+        where = f"config file {Path(path)}: "
+        data = read_toml(path, "config file", max_bytes=MAX_CONFIG_BYTES,
+                         missing_fix="give the path to a .toml file",
+                         big_fix="a settings file needs; give the settings file, not a data "
+                                 "file",
+                         deep_fix="settings need at most three levels ([domains.NAME] with "
+                                  "indicators = [{...}])")
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
     try:
         s = settings_from_mapping(with_standards_file(data))

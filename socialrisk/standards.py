@@ -15,7 +15,6 @@ import logging
 import math
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,7 @@ from risk.standards import Standard, evaluate_standards, standard_notes
 from socialrisk.core import schema
 from socialrisk.core.data import embedded_file
 from socialrisk.core.errors import ConfigError, clipped, shown
-from socialrisk.core.files import special_file
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from socialrisk.core.files import read_toml
 
 __all__ = ["STANDARDS_FILE", "parse_standards", "read_standards_file", "with_standards_file",
            "default_standards_file", "area_standards"]
@@ -153,24 +147,10 @@ def read_standards_file(path: str | os.PathLike) -> list[dict]:
         Not found, not a regular file, too large, not TOML, or no ``[[standards]]``.
     """
     p = Path(os.path.expanduser(os.fspath(path)))
-    problem = special_file(p)
-    if problem:
-        raise ConfigError(f"standards file {shown(os.fspath(path), 200)} {problem}; give the "
-                          f"path of a saved .toml file")
-    if not p.is_file():
-        raise ConfigError(f"standards file {shown(os.fspath(path), 200)} not found; give the "
-                          f"path of a .toml file of [[standards]] tables (copy "
-                          f"data/standards.toml to start)")
-    if p.stat().st_size > MAX_STANDARDS_BYTES:
-        raise ConfigError(f"standards file {p} is {p.stat().st_size:,} bytes, more than the "
-                          f"{MAX_STANDARDS_BYTES:,} a standards file needs; give the right file")
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"standards file {p} is not valid TOML ({clipped(exc)}); fix the "
-                          f"line named") from exc
-    except RecursionError as exc:
-        raise ConfigError(f"standards file {p} nests too deeply to read") from exc
+    data = read_toml(path, "standards file", max_bytes=MAX_STANDARDS_BYTES,
+                     missing_fix="give the path of a .toml file of [[standards]] tables (copy "
+                                 "data/standards.toml to start)",
+                     big_fix="a standards file needs; give the right file")
     if set(data) != {"standards"} or not isinstance(data["standards"], list):
         other = ", ".join(sorted(k for k in data if k != "standards"))
         raise ConfigError(f"standards file {p} must hold only [[standards]] tables"
