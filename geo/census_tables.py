@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -229,18 +229,8 @@ def read_ts038(path: str | Path) -> pd.DataFrame:
         (``"tidy"``/``"nomis"``), ``code_column``, ``code_year``, ``n_rows``,
         ``source``.
     """
-    p = Path(path)
-    header = read_header(p)
-    if is_nomis(header):
-        return read_nomis(p)
-    if not is_ts038(header):
-        raise InputError(f"{p.name} is not Census 2021 TS038 (no residents total and "
-                         f"disabled_equality_act columns); give TS038 from ONS or Nomis, or set "
-                         f"kind = \"table\"")
-    code_col = code_column_of(header)
-    body, n_rows = _tidy_body(p, code_col)
-    out = _ts038_from(body, {c: c for c in body.columns}, p.name)
-    return _finish(out, p, code_col, n_rows, "TS038")
+    return _read_table(Path(path), "TS038", is_ts038, _ts038_from,
+                       "no residents total and disabled_equality_act columns")
 
 
 # --------------------------------------------------------------------------- TS054 tenure
@@ -313,21 +303,28 @@ def read_ts054(path: str | Path) -> pd.DataFrame:
         rent free" is a category of its own and is **not** in
         ``rented_share``. The Nomis layout adds the generic ``ts054_*`` shares.
     """
-    p = Path(path)
-    header = read_header(p)
-    if is_nomis(header):
-        return read_nomis(p)
-    if not is_ts054(header):
-        raise InputError(f"{p.name} is not Census 2021 TS054 (no tenure columns such as "
-                         f"'Owned: Owns outright' and 'Social rented: ...'); give TS054 from ONS "
-                         f"or Nomis, or set kind = \"table\"")
-    code_col = code_column_of(header)
-    body, n_rows = _tidy_body(p, code_col)
-    out = _ts054_from(body, {c: c for c in body.columns}, p.name)
-    return _finish(out, p, code_col, n_rows, "TS054")
+    return _read_table(Path(path), "TS054", is_ts054, _ts054_from,
+                       "no tenure columns such as 'Owned: Owns outright' and 'Social rented: "
+                       "...'")
 
 
 # --------------------------------------------------------------------------- shared
+
+
+def _read_table(p: Path, table: str, recognised: Callable[[list[str]], bool],
+                shares: Callable[[pd.DataFrame, dict[str, str], str], pd.DataFrame],
+                missing: str) -> pd.DataFrame:
+    """A TS table, Nomis bulk or tidy layout; ``missing``: what a wrong file lacks."""
+    header = read_header(p)
+    if is_nomis(header):
+        return read_nomis(p)
+    if not recognised(header):
+        raise InputError(f"{p.name} is not Census 2021 {table} ({missing}); give {table} from "
+                         f"ONS or Nomis, or set kind = \"table\"")
+    code_col = code_column_of(header)
+    body, n_rows = _tidy_body(p, code_col)
+    return _finish(shares(body, {c: c for c in body.columns}, p.name), p, code_col, n_rows,
+                   table)
 
 
 def _tidy_body(path: Path, code_col: str) -> tuple[pd.DataFrame, int]:

@@ -13,7 +13,7 @@ import io
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -334,3 +334,22 @@ def numeric_columns(df: pd.DataFrame) -> list[str]:
 # --------------------------------------------------------------------------- codes
 
 
+def first_names(header: Iterable[str], namer: Callable[[str], str | None],
+                what: str = "column") -> dict[str, str]:
+    """Header -> the name ``namer`` gives each recognised column; the first wins on repeats.
+
+    A later column that gets a name already given is left out with a warning
+    (``what`` names the kind of column in it, e.g. "File 7 column").
+    """
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for col in header:
+        name = namer(col)
+        if name is None:
+            continue
+        if name in used:
+            log.warning("%s %r looks like %s again; the first one is used", what, col, name)
+            continue
+        out[col] = name
+        used.add(name)
+    return out

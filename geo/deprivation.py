@@ -33,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
-from geo.csvtable import header_from_bytes, read_header, read_table
+from geo.csvtable import first_names, header_from_bytes, read_header, read_table
 from geo.download import fetch
 from geo.join import index_by_code
 from socialrisk.core.errors import InputError
@@ -107,18 +107,7 @@ def tidy_name(header: str) -> str | None:
 
 def file7_columns(header: Iterable[str]) -> dict[str, str]:
     """Map File 7 header -> tidy name for every recognised column (first wins on repeats)."""
-    out: dict[str, str] = {}
-    used: set[str] = set()
-    for col in header:
-        name = tidy_name(col)
-        if name is None:
-            continue
-        if name in used:
-            log.warning("File 7 column %r looks like %s again; the first one is used", col, name)
-            continue
-        out[col] = name
-        used.add(name)
-    return out
+    return first_names(header, tidy_name, "File 7 column")
 
 
 def _header_of(path_or_header: str | Path | bytes | Iterable[str]) -> list[str]:

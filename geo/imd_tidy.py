@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo.csvtable import numeric_columns, read_header, read_table
+from geo.csvtable import first_names, numeric_columns, read_header, read_table
 from geo.join import index_by_code
 from socialrisk.core.errors import InputError, shown
 
@@ -99,18 +99,7 @@ def tidy_domain_name(header: str, wales: bool = False) -> str | None:
 
 def domain_columns(header: Iterable[str], wales: bool = False) -> dict[str, str]:
     """Header -> tidy name for every recognised domain column (the first wins on repeats)."""
-    out: dict[str, str] = {}
-    used: set[str] = set()
-    for col in header:
-        name = tidy_domain_name(col, wales)
-        if name is None:
-            continue
-        if name in used:
-            log.warning("column %r looks like %s again; the first one is used", col, name)
-            continue
-        out[col] = name
-        used.add(name)
-    return out
+    return first_names(header, lambda col: tidy_domain_name(col, wales))
 
 
 def code_column_of(header: Iterable[str]) -> str:
