@@ -18,6 +18,7 @@ from socialrisk.core.schema import (
     POPULATION,
     SCORE_SUFFIXES,
     UNCERTAINTY_SUFFIXES,
+    is_ordinal,
     nearest_column,
     walk_min_column,
 )
@@ -29,8 +30,8 @@ DOMAIN_COLUMNS = ("access_score", "deprivation_score", "demographic_score")
 
 def lower_is_better(column: str) -> bool:
     """True for distances, walking times, shares beyond a distance and risk/deprivation scores."""
-    return not column.endswith(("_count_400m", "_count_800m", "_count_1200m", "_gravity",
-                                "_e2sfca", "_rank", "_decile"))
+    return not (column.endswith(("_count_400m", "_count_800m", "_count_1200m", "_gravity",
+                                 "_e2sfca")) or is_ordinal(column))
 
 
 def share_worse(values: pd.Series, value: float, column: str) -> float:

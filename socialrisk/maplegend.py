@@ -95,10 +95,8 @@ def lower_is_worse(column: str) -> bool:
     gravity and E2SFCA access, IoD ranks and deciles (1 = most deprived) and the
     isolation-risk rank/decile (1 = highest risk) are worse when lower.
     """
-    if column.endswith("_p_top_decile"):
-        return False
-    return bool(re.search(r"(_count_\d+m|_gravity|_e2sfca|_rank|_decile|_rank_p05|_rank_p95)$",
-                          column))
+    return schema.is_ordinal(column) or bool(re.search(r"(_count_\d+m|_gravity|_e2sfca)$",
+                                                       column))
 
 
 _SUFFIXES = [
@@ -166,8 +164,7 @@ def format_value(column: str, value: float) -> str:
     if column.endswith(("_share", "_p_top_decile")) or "_share_" in column \
             or column.startswith("share_"):
         return f"{100 * v:.0f} %"
-    if re.search(rf"(_rank|_decile|_rank_p05|_rank_p95|{schema.POPULATION})$", column) \
-            or column == schema.POPULATION:
+    if schema.is_ordinal(column) or column.endswith(schema.POPULATION):
         return f"{v:,.0f}"
     if re.search(r"_count_\d+m$", column):
         return f"{v:.1f}"
@@ -229,7 +226,7 @@ def classify(values: pd.Series | np.ndarray, column: str, scheme: str = "deciles
     cls = np.full(x.size, -1, dtype=int)
     title = indicator_label(column, labels)
     worse_low = lower_is_worse(column)
-    if column.endswith("_decile") and not column.endswith("_p_top_decile"):
+    if schema.is_decile(column):
         risk = is_risk_column(column)
         cls[ok] = np.clip(np.round(x[ok]).astype(int), 1, 10) - 1
         names = ["1 (highest risk 10 %)" if risk else "1 (most deprived 10 %)",

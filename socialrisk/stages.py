@@ -290,8 +290,7 @@ def assemble_areas(areas: gpd.GeoDataFrame, table: pd.DataFrame, index_frame: pd
     if "isolation_risk_missing" in f.columns:
         cols["isolation_risk_missing"] = f["isolation_risk_missing"].to_numpy()
     out = pd.DataFrame(cols)
-    for c in [c for c in out.columns if c.endswith(("_rank", "_decile"))
-              and not c.endswith("_p_top_decile") and c in f.columns]:
+    for c in [c for c in out.columns if schema.is_ordinal(c) and c in f.columns]:
         out[c] = pd.array(out[c].astype("float64").round(), dtype="Int64")
     return gpd.GeoDataFrame(out, geometry=areas.geometry.to_numpy(), crs=areas.crs)
 

@@ -63,6 +63,19 @@ LONELINESS_PREFIX = "loneliness_"
 SCORE_SUFFIXES = ("_rank", "_decile", "_drivers", "_missing")
 #: uncertainty columns per score (``--uncertainty N``)
 UNCERTAINTY_SUFFIXES = ("_rank_p05", "_rank_p95", "_p_top_decile", "_robust")
+#: whole-number ordinal columns (1 = highest risk or most deprived); ``_p_top_decile``
+#: ends like a decile but is a share of draws
+ORDINAL_SUFFIXES = ("_rank", "_decile", "_rank_p05", "_rank_p95")
+
+
+def is_ordinal(column: str) -> bool:
+    """Whether ``column`` is a rank or decile (``isolation_risk_rank``, ``imd_decile`` ...)."""
+    return column.endswith(ORDINAL_SUFFIXES) and not column.endswith("_p_top_decile")
+
+
+def is_decile(column: str) -> bool:
+    """Whether ``column`` is a decile (1-10), not the share of draws in the top decile."""
+    return column.endswith("_decile") and is_ordinal(column)
 #: the index columns every run writes, in order
 INDEX_COLUMNS = ("access_score", ISOLATION_RISK, ISOLATION_RISK_RANK, ISOLATION_RISK_DECILE)
 

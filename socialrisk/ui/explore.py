@@ -21,6 +21,7 @@ from socialrisk.core.schema import (
     ISOLATION_RISK,
     ISOLATION_RISK_DECILE,
     POPULATION,
+    is_decile,
     nearest_column,
     walk_min_column,
 )
@@ -45,7 +46,7 @@ SCHEMES = {"Deciles": "deciles", "Quintiles": "quintiles", "10 equal intervals":
 def indicator_choices(areas: pd.DataFrame) -> list[str]:
     """Numeric columns with at least one value, isolation risk first."""
     first = [ISOLATION_RISK_DECILE, ISOLATION_RISK, "loneliness_risk_decile", "loneliness_risk",
-             *[c for c in areas.columns if c.startswith("risk_") and c.endswith("_decile")],
+             *[c for c in areas.columns if c.startswith("risk_") and is_decile(c)],
              "isolation_risk_p_top_decile", "loneliness_risk_p_top_decile",
              "access_score", "deprivation_score", "demographic_score", "imd_decile",
              "imd_score"]
