@@ -285,14 +285,18 @@ def load_taxonomy(path: str | Path | None = None) -> dict[str, Category]:
 # --------------------------------------------------------------------------- matching
 
 
-_INDEX_CACHE: dict[tuple[int, ...], tuple[tuple[Category, ...], frozenset[str],
-                                            dict[str, tuple[int, ...]]]] = {}
+#: per main key: the categories a value admits, and those admitting any value
+_KeyIndex = tuple[dict[str, tuple[int, ...]], tuple[int, ...]]
+_Index = tuple[tuple[Category, ...], frozenset[str], dict[str, _KeyIndex]]
+_INDEX_CACHE: dict[tuple[int, ...], _Index] = {}
 
 
-def _index(taxonomy: Mapping[str, Category],
-           ) -> tuple[tuple[Category, ...], frozenset[str], dict[str, tuple[int, ...]]]:
-    """Categories, the keys any filter starts with, and for each such key the categories using it.
+def _index(taxonomy: Mapping[str, Category]) -> _Index:
+    """Categories, the keys any filter starts with, and for each key which values admit which.
 
+    A filter matches only when its main (first) condition holds, so a feature can only
+    belong to the categories its main-key values admit: the index answers that with
+    one dictionary look-up per key, and the full filters run on those categories only.
     Cached by the identity of the Category objects (the cache keeps them alive, so an
     id is never reused while cached): matching runs once per OSM feature.
     """
@@ -301,15 +305,23 @@ def _index(taxonomy: Mapping[str, Category],
     hit = _INDEX_CACHE.get(ident)
     if hit is not None:
         return hit
-    by_key: dict[str, list[int]] = {}
+    by_value: dict[str, dict[str, set[int]]] = {}
+    any_value: dict[str, set[int]] = {}
     for i, cat in enumerate(cats):
         for m in cat.filters:
-            users = by_key.setdefault(m.main_key, [])
-            if i not in users:
-                users.append(i)
+            key, allowed = m.tags[0]
+            values = by_value.setdefault(key, {})
+            users = any_value.setdefault(key, set())
+            if allowed is None:
+                users.add(i)
+            else:
+                for v in allowed:
+                    values.setdefault(v, set()).add(i)
     if len(_INDEX_CACHE) >= 16:
         _INDEX_CACHE.clear()
-    hit = (cats, frozenset(by_key), {k: tuple(v) for k, v in by_key.items()})
+    index = {k: ({v: tuple(sorted(c)) for v, c in by_value[k].items()},
+                 tuple(sorted(any_value[k]))) for k in by_value}
+    hit = (cats, frozenset(index), index)
     _INDEX_CACHE[ident] = hit
     return hit
 
@@ -323,22 +335,34 @@ def match_details(tags: Mapping[str, Any], taxonomy: Mapping[str, Category],
                   ) -> list[tuple[str, str]]:
     """Categories of a feature with the main tag that matched.
 
+    ``tags`` may be any mapping with ``get`` (a dict, or pyosmium's tag list).
+
     Returns
     -------
     list of (category, amenity_type)
         In taxonomy order; ``amenity_type`` is ``"key=value"`` of the first
         condition of the first matching filter, with the feature's own value.
     """
-    cats, _, by_key = _index(taxonomy)
+    cats, _, index = _index(taxonomy)
     candidates: set[int] = set()
-    for key in by_key:
-        if isinstance(tags.get(key), str):
-            candidates.update(by_key[key])
+    for key, (values, any_cats) in index.items():
+        value = tags.get(key)
+        if not isinstance(value, str):
+            continue
+        candidates.update(any_cats)
+        hit = values.get(value)
+        if hit:
+            candidates.update(hit)
+        if ";" in value:  # OSM's multi-value lists: any part counts (see _holds)
+            for part in value.split(";"):
+                hit = values.get(part.strip())
+                if hit:
+                    candidates.update(hit)
     out = []
     for i in sorted(candidates):
         m = cats[i].match(tags)
         if m is not None:
-            out.append((cats[i].name, f"{m.main_key}={tags[m.main_key]}"))
+            out.append((cats[i].name, f"{m.main_key}={tags.get(m.main_key)}"))
     return out
 
 
