@@ -1,222 +1,311 @@
-"""End-to-end Isle of Wight run per stage, against a pandana pipeline doing only nearest POIs.
+"""Whole ``socialrisk run`` on the Isle of Wight against a pyrosm + pandana nearest-POI job.
 
-socialrisk: the real pipeline (``prepare`` -> ``compute`` -> ``write_run_outputs``),
-its stages as in ``manifest["timings_s"]``, with ``parse_osm`` split into the
-libosmium scan, the amenity table, the network build and the building /
-land-use tables (the same private steps ``read_pbf`` chains, timed one by one on a
-second read), plus ``nearest only``: the nearest-distance Dijkstra runs alone,
-which is what the pandana pipeline computes.
+Two jobs, each in a fresh ``python`` process (interpreter start and imports
+included), repeated ``--repeat`` times, interleaved; the median wall time counts:
 
-pandana 0.8 has no PBF reader (``pandana.loaders.osm`` downloads from Overpass,
-which is not reachable here), so its network is built from *our* parsed network
-arrays (same nodes, edges and lengths) and its POIs are our amenity table's
-points (polygons at a surface point). It snaps POIs and origins to the nearest
-*node* (a KD-tree), not the nearest edge, so its distances differ from ours by
-up to an edge length; the table reports how much (median and 95th percentile of
-|pandana - socialrisk| over origins).
+* **socialrisk**: ``python -m socialrisk.cli run --out DIR --no-download --quiet``
+  (the embedded Isle of Wight: parse, network, origins, snapping, every measure
+  of the 13 categories, index, outputs including ``map.html``), plus
+  ``--deprivation File_7`` when the shared island File 7 exists. The per-stage
+  ``timings_s`` of the median run's ``manifest.json`` are printed too.
+* **pyrosm + pandana** (``bench.peer_pyrosm``): pyrosm's walking network and
+  POIs of the same PBF (``engine="in_memory"``; pyrosm's result cache cleared
+  before each run), a ``pandana.Network`` (contraction hierarchy),
+  ``set_pois`` + ``nearest_pois(maxdist, num_pois=1)`` for every node and each
+  of the same 13 categories (their main tags). It computes only the nearest
+  distances, no other measure, no index, no outputs.
 
-Run: ``python -m bench.pipeline [--json]``. Timings are wall-clock on a shared
-2-core machine; the load average at the start is printed.
+Reading the PBF, in this process, same run: libosmium's plain decode with no
+Python callback (``osmium.apply`` through an ``EntityFilter(NOTHING)``: every
+block decompressed and decoded in C++; the limit for any reader on libosmium),
+the same with node locations stored for ways, the minimal Python loop over
+``osmium.FileProcessor`` (every object handed to Python, no work), and our
+``geo.pbf.read_pbf`` (amenities, network, buildings, land use).
+
+Agreement (``--no-check`` skips it, ~10 s): our nearest distances per origin
+(``risk.engine.nearest_distance`` on the prepared run) against pandana's at the
+pyrosm node nearest each origin, for two categories; loose by construction
+(pandana snaps origins and POIs to nodes, we snap to edges).
+
+Run: ``python -m bench.pipeline [--repeat 3] [--json]``. Wall-clock on a shared
+2-core machine: the 1-minute load average at start and end is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from bench.england import MemorySampler
-
-log = logging.getLogger("bench.pipeline")
 ROOT = Path(__file__).resolve().parents[1]
 IOW_FILE7 = ROOT.parent / "shared" / "data" / "isle_of_wight" / "File_7_IoD2025_Isle_of_Wight.csv"
+CHECK_CATEGORIES = ("food_shop", "gp")
 
 
-def _row(pipeline: str, stage: str, seconds: float, mem: MemorySampler | None = None,
-         key: str | None = None) -> dict:
-    peak = mem.peak(key or stage)[0] if mem is not None else np.nan
-    return {"pipeline": pipeline, "stage": stage, "seconds": round(float(seconds), 3),
-            "peak_rss_mb": round(float(peak), 1) if np.isfinite(peak) else None}
+def _pbf() -> Path:
+    from socialrisk.core.data import EMBEDDED_OSM, embedded_file
+
+    return Path(embedded_file(EMBEDDED_OSM))
 
 
-class _Mark:
-    def __init__(self, mem: MemorySampler, name: str) -> None:
-        self.mem, self.name = mem, name
-
-    def __enter__(self):
-        self.mem.mark(self.name, "start")
-        self.t0 = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.seconds = time.perf_counter() - self.t0
-        self.mem.mark(self.name, "end")
+def _timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    cp = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    sec = time.perf_counter() - t0
+    if cp.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({cp.returncode}):\n{cp.stderr[-3000:]}")
+    return sec, cp
 
 
-def socialrisk_run(mem: MemorySampler, out: Path) -> tuple[list[dict], object]:
-    """The real pipeline, stage by stage; returns rows and the Prepared object."""
-    from socialrisk.outputs import map_areas, write_run_outputs
-    from socialrisk.pipeline import compute, prepare
-    from socialrisk.settings import load_settings
-    from socialrisk.webmap import build_map
-
-    flags = {"file7_download": False, "quiet": True, "out": str(out)}
+def socialrisk_job(out: Path) -> tuple[float, dict]:
+    """One ``socialrisk run`` as a user types it; wall seconds and manifest timings."""
+    cmd = [sys.executable, "-m", "socialrisk.cli", "run", "--out", str(out),
+           "--no-download", "--quiet"]
     if IOW_FILE7.is_file():
-        flags["deprivation"] = [str(IOW_FILE7)]
-    s = load_settings(None, flags)
-    p = prepare(s)
-    res = compute(p)
-    with _Mark(mem, "outputs"):
-        def render(path: Path) -> None:
-            tips = [c for c in ["area_id", "population", "isolation_risk", "drivers"]
-                    if res.areas[c].notna().any()]
-            build_map(map_areas(res.areas), res.amenities, res.labels, tips).save(str(path))
-
-        write_run_outputs(out, res.areas, res.amenities, res.amenity_polygons, res.manifest,
-                          render)
-    rows = [_row("socialrisk", k, v, mem) for k, v in res.manifest["timings_s"].items()]
-    rows.append(_row("socialrisk", "outputs", mem.marks["outputs"][1] - mem.marks["outputs"][0],
-                     mem))
-    return rows, p
+        cmd += ["--deprivation", str(IOW_FILE7)]
+    sec, _ = _timed(cmd)
+    man = json.loads((out / "manifest.json").read_text())
+    return sec, {"timings_s": man.get("timings_s", {}), "counts": man.get("counts", {})}
 
 
-def parse_split(mem: MemorySampler, pbf: Path, crs: str) -> list[dict]:
-    """``parse_osm`` split into its steps (a second read of the same file)."""
-    from geo import pbf as pbfmod
-    from geo.taxonomy import load_taxonomy
+def peer_job(pbf: Path, maxdist: float, engine: str, save: Path | None = None
+             ) -> tuple[float, dict]:
+    """One pyrosm + pandana run (``bench.peer_pyrosm``); wall seconds and its report.
 
-    tax = load_taxonomy(None)
+    pyrosm's default ``out_of_core`` engine caches each read's result as GeoParquet
+    under ``<tmp>/pyrosm/cache`` and serves later identical reads from it; the cache
+    of this file is cleared (untimed) before every run so that each run decodes the
+    PBF, as our run does.
+    """
+    from pyrosm import OSM
+
+    OSM.clear_cache(str(pbf))
+    cmd = [sys.executable, "-m", "bench.peer_pyrosm", str(pbf), "--maxdist", str(maxdist),
+           "--engine", engine]
+    if save is not None:
+        cmd += ["--save", str(save)]
+    sec, cp = _timed(cmd)
+    # pandana's C++ prints its CH progress on stdout: the report is the last JSON line
+    line = next(x for x in reversed(cp.stdout.splitlines()) if x.startswith("{"))
+    return sec, json.loads(line)
+
+
+def _median_index(times: list[float]) -> int:
+    order = np.argsort(times)
+    return int(order[(len(times) - 1) // 2])
+
+
+def decode_timings(pbf: Path, repeat: int) -> list[dict]:
+    """Reading the PBF: libosmium's limit, the minimal Python loop, and ours."""
+    import logging
+
+    import osmium
+
+    from geo.pbf import read_pbf
+
+    logging.disable(logging.WARNING)  # read_pbf's notes on skipped geometries
+
+    def cxx_decode() -> None:
+        osmium.apply(osmium.io.Reader(str(pbf), osmium.osm.ALL),
+                     osmium.filter.EntityFilter(osmium.osm.NOTHING))
+
+    def cxx_locations() -> None:
+        idx = osmium.index.create_map("flex_mem")
+        osmium.apply(osmium.io.Reader(str(pbf), osmium.osm.ALL),
+                     osmium.NodeLocationsForWays(idx))
+
+    def py_loop() -> int:
+        n = 0
+        for _ in osmium.FileProcessor(str(pbf)):
+            n += 1
+        return n
+
+    def ours() -> None:
+        read_pbf(pbf)
+
+    jobs = [("osmium C++ decode, no callback (the limit)", cxx_decode),
+            ("osmium C++ decode + node locations for ways", cxx_locations),
+            ("pyosmium FileProcessor, Python loop, no work", py_loop),
+            ("geo.pbf.read_pbf (ours: amenities, network, buildings, land use)", ours)]
     rows = []
-    with _Mark(mem, "scan") as m:
-        s = pbfmod._run(pbf, tax, network=True, buildings=True, residential=True)
-    rows.append(_row("socialrisk", "  parse: libosmium scan", m.seconds, mem, "scan"))
-    with _Mark(mem, "amen") as m:
-        pbfmod._amenities(s, tax)
-    rows.append(_row("socialrisk", "  parse: amenity table", m.seconds, mem, "amen"))
-    with _Mark(mem, "net") as m:
-        pbfmod._network(s, pbf, crs, "largest")
-    rows.append(_row("socialrisk", "  parse: network build", m.seconds, mem, "net"))
-    with _Mark(mem, "bld") as m:
-        pbfmod._buildings(s)
-        pbfmod._residential(s)
-    rows.append(_row("socialrisk", "  parse: buildings + land use", m.seconds, mem, "bld"))
+    for name, fn in jobs:
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        rows.append({"job": name, "median_s": round(statistics.median(times), 3),
+                     "runs_s": [round(t, 3) for t in times]})
     return rows
 
 
-def nearest_only(mem: MemorySampler, p) -> tuple[list[dict], dict[str, np.ndarray]]:
-    """socialrisk's nearest-distance runs alone (the part pandana does)."""
+def agreement(pbf_npz: Path, maxdist: float) -> dict:
+    """|pandana - socialrisk| nearest distance per origin, for CHECK_CATEGORIES."""
+    import logging
+
+    from scipy.spatial import cKDTree
+
     from risk.engine import nearest_distance
+    from socialrisk.pipeline import prepare
+    from socialrisk.settings import load_settings
 
-    dists = {}
-    with _Mark(mem, "nearest") as m:
-        for cat in p.taxonomy:
-            att = p.snapped.amenities[cat]
-            if att.snapped.sum():
-                dists[cat], _ = nearest_distance(p.network, att, p.snapped.origins,
-                                                 limit=p.settings.max_distance_m)
-    return [_row("socialrisk", "nearest only (access part)", m.seconds, mem, "nearest")], dists
-
-
-def pandana_run(mem: MemorySampler, pbf: Path, p, ours: dict[str, np.ndarray]
-                ) -> tuple[list[dict], dict]:
-    """pandana 0.8 nearest POIs per category from every origin (nearest-node snapping)."""
-    import pandana
-
-    from geo import pbf as pbfmod
-    from geo.taxonomy import load_taxonomy
-
-    tax = load_taxonomy(None)
-    rows = []
-    with _Mark(mem, "pd_parse") as m:
-        s = pbfmod._run(pbf, tax, network=True, buildings=False, residential=False)
-        amen = pbfmod._amenities(s, tax)
-        net = pbfmod._network(s, pbf, p.crs, "largest")
-    rows.append(_row("pandana", "parse (amenities + network, our reader)", m.seconds, mem,
-                     "pd_parse"))
-    with _Mark(mem, "pd_build") as m:
-        nodes = pd.DataFrame({"x": net.x, "y": net.y}, index=np.arange(net.n_nodes))
-        edges = pd.DataFrame({"from": net.u, "to": net.v, "length": net.length})
-        pnet = pandana.Network(nodes["x"], nodes["y"], edges["from"], edges["to"],
-                               edges[["length"]], twoway=True)
-    rows.append(_row("pandana", "network (pandana.Network, CH)", m.seconds, mem, "pd_build"))
-    maxd = p.settings.max_distance_m
-    am = amen.to_crs(p.crs)
-    pts = am.geometry.representative_point()
+    logging.disable(logging.WARNING)
+    flags: dict = {"file7_download": False, "quiet": True}
+    if IOW_FILE7.is_file():
+        flags["deprivation"] = [str(IOW_FILE7)]
+    p = prepare(load_settings(None, flags))
+    peer = np.load(pbf_npz)
     ox = p.origins.geometry.x.to_numpy()
     oy = p.origins.geometry.y.to_numpy()
-    with _Mark(mem, "pd_snap") as m:
-        onode = pnet.get_node_ids(pd.Series(ox), pd.Series(oy)).to_numpy()
-        for cat in p.taxonomy:
-            sel = (am["category"] == cat).to_numpy()
-            if sel.any():
-                pnet.set_pois(cat, maxd, 1, pd.Series(pts.x.to_numpy()[sel]),
-                              pd.Series(pts.y.to_numpy()[sel]))
-    rows.append(_row("pandana", "snapping (origins + set_pois)", m.seconds, mem, "pd_snap"))
-    got = {}
-    with _Mark(mem, "pd_near") as m:
-        for cat in ours:
-            d = pnet.nearest_pois(maxd, cat, num_pois=1)
-            got[cat] = d.iloc[:, 0].to_numpy()[np.searchsorted(d.index.to_numpy(), onode)]
-    rows.append(_row("pandana", "nearest_pois (access part)", m.seconds, mem, "pd_near"))
-    diffs = []
-    for cat, d in ours.items():
-        g = got[cat]
-        ok = np.isfinite(d) & (g < maxd)
-        diffs.append(np.abs(g[ok] - d[ok]))
-    diff = np.concatenate(diffs)
-    return rows, {"median_abs_m": round(float(np.median(diff)), 1),
-                  "p95_abs_m": round(float(np.percentile(diff, 95)), 1),
-                  "origins_x_categories": int(diff.size)}
+    gap, node = cKDTree(np.column_stack([peer["x"], peer["y"]])).query(np.column_stack([ox, oy]))
+    out: dict = {"origins": int(len(ox)),
+                 "origin_to_pyrosm_node_m_median": round(float(np.median(gap)), 1)}
+    for cat in CHECK_CATEGORIES:
+        if f"d_{cat}" not in peer.files or cat not in p.snapped.amenities:
+            continue
+        ours, _ = nearest_distance(p.network, p.snapped.amenities[cat], p.snapped.origins,
+                                   limit=maxdist)
+        theirs = peer[f"d_{cat}"].astype("float64")[node]
+        both = np.isfinite(ours) & (theirs < maxdist)
+        diff = np.abs(theirs[both] - ours[both])
+        out[cat] = {"compared": int(both.sum()),
+                    "only_ours_within": int((np.isfinite(ours) & ~(theirs < maxdist)).sum()),
+                    "only_pandana_within": int((~np.isfinite(ours) & (theirs < maxdist)).sum()),
+                    "median_abs_diff_m": round(float(np.median(diff)), 1) if diff.size else None,
+                    "p95_abs_diff_m": round(float(np.percentile(diff, 95)), 1)
+                    if diff.size else None}
+    return out
+
+
+def run_bench(repeat: int, maxdist: float, check: bool, engine: str) -> dict:
+    pbf = _pbf()
+    load_start = os.getloadavg()
+    sr_times: list[float] = []
+    sr_reports: list[dict] = []
+    pe_times: list[float] = []
+    pe_reports: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as tmp:
+        npz = Path(tmp) / "peer.npz"
+        for i in range(repeat):  # interleaved, so that a load spike hits both jobs
+            sec, rep = socialrisk_job(Path(tmp) / f"run{i}")
+            sr_times.append(sec)
+            sr_reports.append(rep)
+            sec, rep = peer_job(pbf, maxdist, engine, npz if i == 0 else None)
+            pe_times.append(sec)
+            pe_reports.append(rep)
+        decode = decode_timings(pbf, repeat)
+        agree = agreement(npz, maxdist) if check else None
+    load_end = os.getloadavg()
+    sr_med, pe_med = statistics.median(sr_times), statistics.median(pe_times)
+    sr_rep = sr_reports[_median_index(sr_times)]
+    pe_rep = pe_reports[_median_index(pe_times)]
+    stages = sr_rep["timings_s"]
+    return {
+        "pbf": str(pbf.relative_to(ROOT)) if pbf.is_relative_to(ROOT) else str(pbf),
+        "pbf_mb": round(pbf.stat().st_size / 1e6, 1),
+        "deprivation": str(IOW_FILE7) if IOW_FILE7.is_file() else None,
+        "repeat": repeat,
+        "jobs": [
+            {"job": "socialrisk run (everything)", "median_s": round(sr_med, 3),
+             "runs_s": [round(t, 3) for t in sr_times]},
+            {"job": "pyrosm + pandana (nearest only)", "median_s": round(pe_med, 3),
+             "runs_s": [round(t, 3) for t in pe_times]},
+        ],
+        "ratio": round(sr_med / pe_med, 3),
+        "target_ratio": 0.5,
+        # interleaved pairs share the load of their moment: a steadier view on a busy box
+        "pair_ratios": [round(a / b, 3) for a, b in zip(sr_times, pe_times, strict=True)],
+        "ratio_of_fastest": round(min(sr_times) / min(pe_times), 3),
+        "socialrisk_stages_s": stages,
+        "socialrisk_start_and_imports_s": round(
+            sr_times[_median_index(sr_times)] - sum(stages.values()), 3),
+        "socialrisk_counts": sr_rep["counts"],
+        "peer_stages_s": pe_rep["timings_s"],
+        "peer_start_s": round(pe_times[_median_index(pe_times)]
+                              - pe_rep["since_module_start_s"], 3),
+        "peer": {k: pe_rep[k] for k in ("nodes", "edges", "pois", "pois_per_category",
+                                        "share_nodes_within_maxdist", "maxdist_m", "engine")},
+        "decode": decode,
+        "agreement": agree,
+        "load_avg_start": [round(x, 2) for x in load_start],
+        "load_avg_end": [round(x, 2) for x in load_end],
+    }
+
+
+def _print(r: dict) -> None:
+    print(f"Isle of Wight, {r['pbf']} ({r['pbf_mb']} MB), {r['repeat']} runs each, "
+          f"fresh processes; deprivation: {r['deprivation'] or 'none (embedded default)'}")
+    print()
+    w = max(len(j["job"]) for j in r["jobs"] + r["decode"])
+    print(f"{'job':<{w}}  {'median s':>8}  runs s")
+    for j in r["jobs"]:
+        print(f"{j['job']:<{w}}  {j['median_s']:>8.2f}  "
+              + ", ".join(f"{t:.2f}" for t in j["runs_s"]))
+    print()
+    print(f"ratio socialrisk / (pyrosm + pandana) = {r['ratio']:.2f} "
+          f"(target <= {r['target_ratio']})")
+    print("  per interleaved pair: " + ", ".join(f"{x:.2f}" for x in r["pair_ratios"])
+          + f"; fastest / fastest: {r['ratio_of_fastest']:.2f}")
+    print()
+    print("socialrisk stages (manifest timings_s, median run):")
+    st = dict(r["socialrisk_stages_s"])
+    st["(interpreter + imports + rest)"] = r["socialrisk_start_and_imports_s"]
+    for k, v in st.items():
+        print(f"  {k:<32} {v:7.2f}")
+    print("pyrosm + pandana stages (median run):")
+    st = {"(interpreter start)": r["peer_start_s"], **r["peer_stages_s"]}
+    for k, v in st.items():
+        print(f"  {k:<32} {v:7.2f}")
+    pe = r["peer"]
+    print(f"  network {pe['nodes']} nodes / {pe['edges']} edges, {pe['pois']} POIs, "
+          f"maxdist {pe['maxdist_m']:.0f} m, pyrosm engine {pe['engine']}")
+    print()
+    print("Reading the PBF (this process, median):")
+    for j in r["decode"]:
+        print(f"  {j['job']:<{w}}  {j['median_s']:>6.2f}  "
+              + ", ".join(f"{t:.2f}" for t in j["runs_s"]))
+    if r["agreement"]:
+        print()
+        a = r["agreement"]
+        print(f"Agreement, nearest distance per origin ({a['origins']} origins; origin to "
+              f"nearest pyrosm node, median {a['origin_to_pyrosm_node_m_median']} m):")
+        for cat in CHECK_CATEGORIES:
+            if cat in a:
+                c = a[cat]
+                print(f"  {cat:<12} |pandana - socialrisk| median {c['median_abs_diff_m']} m, "
+                      f"p95 {c['p95_abs_diff_m']} m over {c['compared']} origins "
+                      f"(within only ours {c['only_ours_within']}, "
+                      f"only pandana {c['only_pandana_within']})")
+    print()
+    print(f"load average (1, 5, 15 min): start {r['load_avg_start']}, end {r['load_avg_end']} "
+          f"({os.cpu_count()} cores)")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s",
-                        stream=sys.stderr)
-    logging.getLogger("socialrisk.pipeline").setLevel(logging.INFO)
-    logging.getLogger("socialrisk.pipeline").propagate = False  # marks only, no chatter
-    from socialrisk.core.data import EMBEDDED_OSM, embedded_file
-
-    pbf = embedded_file(EMBEDDED_OSM)
-    load = os.getloadavg()[0]
-    with MemorySampler() as mem, tempfile.TemporaryDirectory() as tmp:
-        rows, p = socialrisk_run(mem, Path(tmp) / "out")
-        rows += parse_split(mem, pbf, p.crs)
-        more, ours = nearest_only(mem, p)
-        rows += more
-        try:
-            prow, agree = pandana_run(mem, pbf, p, ours)
-        except ImportError:
-            prow, agree = [], {"pandana": "not installed (pip install pandana==0.8)"}
-    rows += prow
-    sr_near = next(r["seconds"] for r in rows if r["stage"].startswith("nearest only"))
-    pd_near = next((r["seconds"] for r in prow if r["stage"].startswith("nearest_pois")), None)
-    summary = {"network_nodes": p.network.n_nodes, "network_edges": p.network.n_edges,
-               "origins": len(p.origins), "amenities": len(p.amenities),
-               "categories": len(ours), "max_distance_m": p.settings.max_distance_m,
-               "load_avg_1m": round(load, 2), "pandana_vs_socialrisk": agree,
-               "nearest_ratio_socialrisk_to_pandana":
-                   round(sr_near / pd_near, 3) if pd_near else None}
-    if args.json:
-        print(json.dumps({"rows": rows, "summary": summary}, indent=1))
-        return 0
-    print(f"Isle of Wight: {summary['network_nodes']} nodes, {summary['network_edges']} edges, "
-          f"{summary['origins']} origins, {summary['amenities']} amenities, "
-          f"{summary['categories']} categories; load avg {load:.2f}")
-    print(pd.DataFrame(rows).to_string(index=False))
-    print("nearest part, socialrisk / pandana time:",
-          summary["nearest_ratio_socialrisk_to_pandana"],
-          "| |pandana - socialrisk| per origin:", agree)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each job (default 3)")
+    ap.add_argument("--maxdist", type=float, default=1200.0,
+                    help="pandana search distance in metres (default 1200)")
+    ap.add_argument("--engine", default="in_memory", choices=("in_memory", "out_of_core"),
+                    help="pyrosm reader engine (default in_memory: faster cold here)")
+    ap.add_argument("--no-check", action="store_true", help="skip the agreement check")
+    ap.add_argument("--json", action="store_true", help="machine-readable output")
+    a = ap.parse_args(argv)
+    if a.repeat < 1:
+        ap.error("--repeat must be at least 1")
+    r = run_bench(a.repeat, a.maxdist, not a.no_check, a.engine)
+    if a.json:
+        print(json.dumps(r, indent=1))
+    else:
+        _print(r)
     return 0
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,8 +46,8 @@ from geo.taxonomy import (
     Category,
     amenities_frame,
     category_counts,
+    category_matcher,
     load_taxonomy,
-    match_categories,
     taxonomy_keys,
 )
 from socialrisk.core.errors import InputError
@@ -195,6 +195,7 @@ def _scan(path: Path, taxonomy: Mapping[str, Category] | None, network: bool,
     """Stream the file once and fill a :class:`_Scan`."""
     s = _Scan()
     wkb = osmium.geom.WKBFactory()
+    match = category_matcher(taxonomy) if taxonomy is not None else None
     area_keys = set(taxonomy_keys(taxonomy)) if taxonomy is not None else set()
     keys = area_keys | ({"highway"} if network else set())
     rel_keys = area_keys | ({"building"} if buildings else set()) \
@@ -214,13 +215,13 @@ def _scan(path: Path, taxonomy: Mapping[str, Category] | None, network: bool,
 
     for obj in fp:
         if obj.is_area():
-            _area(obj, s, wkb, taxonomy)
+            _area(obj, s, wkb, match)
         elif obj.is_way():
             tags = obj.tags
             if network and "highway" in tags and is_walkable(tags):
                 _walk_way(obj, s)
             polygon = _polygon_way(obj)
-            if taxonomy is not None and match_categories(tags, taxonomy):
+            if match is not None and match(tags):
                 if polygon:
                     s.amen_way_expected.add(obj.id)
                 else:
@@ -230,7 +231,7 @@ def _scan(path: Path, taxonomy: Mapping[str, Category] | None, network: bool,
                     except (RuntimeError, osmium.InvalidLocationError):
                         s.skip("amenity_line")
         elif obj.is_node():
-            if taxonomy is not None and match_categories(obj.tags, taxonomy):
+            if match is not None and match(obj.tags):
                 loc = obj.location
                 if loc.valid():
                     s.amen.append(("node", obj.id, dict(obj.tags), "point", (loc.lon, loc.lat)))
@@ -238,7 +239,7 @@ def _scan(path: Path, taxonomy: Mapping[str, Category] | None, network: bool,
                     s.skip("amenity_node_location")
         elif obj.is_relation():
             tags = obj.tags
-            if taxonomy is not None and match_categories(tags, taxonomy):
+            if match is not None and match(tags):
                 s.amen_rel_expected.add(obj.id)
             mp = tags.get("type") in ("multipolygon", "boundary")
             if buildings and mp and _is_building(tags):
@@ -267,12 +268,12 @@ def _walk_way(way: Any, s: _Scan) -> None:
         prev = ref
 
 
-def _area(area: Any, s: _Scan, wkb: Any, taxonomy: Mapping[str, Category] | None) -> None:
+def _area(area: Any, s: _Scan, wkb: Any, match: Callable[[Any], list] | None) -> None:
     tags = area.tags
     from_way = area.from_way()
     if from_way and tags.get("area") == "no":
         return  # kept as a line by the way branch
-    if taxonomy is None or not match_categories(tags, taxonomy):
+    if match is None or not match(tags):
         return
     osm_id = area.orig_id()
     try:

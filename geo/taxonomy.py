@@ -12,7 +12,7 @@ import difflib
 import logging
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -331,6 +331,41 @@ def taxonomy_keys(taxonomy: Mapping[str, Category]) -> frozenset[str]:
     return _index(taxonomy)[1]
 
 
+def category_matcher(taxonomy: Mapping[str, Category],
+                     ) -> Callable[[Mapping[str, Any]], list[tuple[str, str]]]:
+    """:func:`match_details` for one taxonomy, with its index looked up once.
+
+    For hot loops (one call per OSM object): ``match = category_matcher(tax)``, then
+    ``match(tags)``.
+    """
+    cats, _, index = _index(taxonomy)
+    items = tuple((key, values, any_cats) for key, (values, any_cats) in index.items())
+
+    def match(tags: Mapping[str, Any]) -> list[tuple[str, str]]:
+        candidates: set[int] = set()
+        for key, values, any_cats in items:
+            value = tags.get(key)
+            if not isinstance(value, str):
+                continue
+            candidates.update(any_cats)
+            hit = values.get(value)
+            if hit:
+                candidates.update(hit)
+            if ";" in value:  # OSM's multi-value lists: any part counts (see _holds)
+                for part in value.split(";"):
+                    hit = values.get(part.strip())
+                    if hit:
+                        candidates.update(hit)
+        out = []
+        for i in sorted(candidates):
+            m = cats[i].match(tags)
+            if m is not None:
+                out.append((cats[i].name, f"{m.main_key}={tags.get(m.main_key)}"))
+        return out
+
+    return match
+
+
 def match_details(tags: Mapping[str, Any], taxonomy: Mapping[str, Category],
                   ) -> list[tuple[str, str]]:
     """Categories of a feature with the main tag that matched.
@@ -343,27 +378,7 @@ def match_details(tags: Mapping[str, Any], taxonomy: Mapping[str, Category],
         In taxonomy order; ``amenity_type`` is ``"key=value"`` of the first
         condition of the first matching filter, with the feature's own value.
     """
-    cats, _, index = _index(taxonomy)
-    candidates: set[int] = set()
-    for key, (values, any_cats) in index.items():
-        value = tags.get(key)
-        if not isinstance(value, str):
-            continue
-        candidates.update(any_cats)
-        hit = values.get(value)
-        if hit:
-            candidates.update(hit)
-        if ";" in value:  # OSM's multi-value lists: any part counts (see _holds)
-            for part in value.split(";"):
-                hit = values.get(part.strip())
-                if hit:
-                    candidates.update(hit)
-    out = []
-    for i in sorted(candidates):
-        m = cats[i].match(tags)
-        if m is not None:
-            out.append((cats[i].name, f"{m.main_key}={tags.get(m.main_key)}"))
-    return out
+    return category_matcher(taxonomy)(tags)
 
 
 def match_categories(tags: Mapping[str, Any], taxonomy: Mapping[str, Category]) -> list[str]:
