@@ -33,8 +33,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from SALib.analyze import sobol as sobol_analyze
-from SALib.sample import sobol as sobol_sample
 from tqdm.auto import tqdm
 
 from risk.index import DomainSpec
@@ -94,6 +92,10 @@ def variance_sensitivity(names: Sequence[str], bounds: Sequence[tuple[float, flo
     n_pow = 1 << (int(n_base) - 1).bit_length()
     problem = {"num_vars": len(names), "names": list(names),
                "bounds": [[float(a), float(b)] for a, b in bounds], "groups": list(groups)}
+    # SALib pulls in scipy.stats (0.7 s): imported only when an analysis is asked for
+    from SALib.analyze import sobol as sobol_analyze
+    from SALib.sample import sobol as sobol_sample
+
     X = sobol_sample.sample(problem, n_pow, calc_second_order=False, scramble=True, seed=seed)
     Y = np.asarray(model(X), dtype="float64")
     info = {"n_base": n_pow, "n_evaluations": int(len(Y)), "y_mean": float(Y.mean()),

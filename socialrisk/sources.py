@@ -42,8 +42,6 @@ import shapely
 
 from geo.boundaries import BOUNDARIES_URL, LOOKUP_URL, lsoas_for_lad
 from geo.download import default_cache_dir
-from geo.online import lsoas_for_polygon, osm_from_polygon
-from geo.overpass import configure_osmnx, polygon_for_place
 from geo.pbf import PbfData
 from socialrisk.core.data import EMBEDDED_AREA_ID, EMBEDDED_AREAS, EMBEDDED_OSM, embedded_file
 from socialrisk.core.errors import DownloadError, InputError
@@ -141,6 +139,7 @@ def _lad_areas(s: Settings, cache: Path, downloads: list[dict]) -> Path:
 
 def _place_areas(s: Settings, polygon: shapely.Geometry, cache: Path,
                  downloads: list[dict]) -> Path:
+    from geo.online import lsoas_for_polygon  # online only: see _configure
 
     pages: list[dict] = []
     try:
@@ -178,6 +177,9 @@ def _slug(text: str) -> str:
 
 
 def _configure(s: Settings, cache: Path) -> None:
+    # The online modules import osmnx (with matplotlib, scikit-learn and networkx: 1.3 s
+    # of a 10 s offline run), so they are imported only by the online paths.
+    from geo.overpass import configure_osmnx
 
     configure_osmnx(cache, overpass_url=s.overpass_url or None,
                     nominatim_url=s.nominatim_url or None)
@@ -186,6 +188,7 @@ def _configure(s: Settings, cache: Path) -> None:
 def _place_polygon(s: Settings, cache: Path, downloads: list[dict]) -> shapely.Geometry:
     import osmnx as ox
 
+    from geo.overpass import polygon_for_place  # online only: see _configure
 
     _configure(s, cache)
     try:
@@ -204,6 +207,7 @@ def _overpass_loader(place_polygon: shapely.Geometry | None, s: Settings, cache:
     def load(taxonomy: Mapping, crs: str, areas: gpd.GeoDataFrame):
         import osmnx as ox
 
+        from geo.online import osm_from_polygon  # online only: see _configure
 
         if place_polygon is not None:
             polygon, over = place_polygon, f"the place {s.place!r}"

@@ -28,7 +28,7 @@ from risk.rules import (
 )
 from risk.snap import snap_geometries, snap_points
 from socialrisk.core import schema
-from socialrisk.core.network import Attachments, WalkNetwork
+from socialrisk.core.network import Attachments, WalkNetwork, concat_attachments
 from socialrisk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -198,17 +198,29 @@ def origin_access_all(network: WalkNetwork, snapped: Snapped, origins: pd.DataFr
     per_origin: list[pd.DataFrame] = []
     dists: dict[str, np.ndarray] = {}
     report: dict[str, Any] = {}
-    for cat in tqdm(list(taxonomy), desc="access", disable=True if quiet else None,
-                    leave=False):
+    usable = []
+    for cat in taxonomy:
         att = snapped.amenities[cat]
-        usable = att.snapped.sum() > 0 if categories is None else cat in categories
-        if not usable:
+        if att.snapped.sum() > 0 if categories is None else cat in categories:
+            usable.append(cat)
+        else:
             report[cat] = "no amenities of this category could be used: indicators are NaN"
             log.warning("%s: no amenities in the extract (or none snapped); its indicators are "
                         "NaN, not 0", cat)
-            continue
+    # one bounded search from every amenity of every category (the same pairs as one
+    # search per category: each source's search is its own), split by category below
+    merged, starts = concat_attachments([snapped.amenities[c] for c in usable])
+    found = distances_within(network, merged, snapped.origins, cutoff) if usable else None
+    source = found["source"].to_numpy() if usable else np.zeros(0, np.int64)
+    bounds = np.searchsorted(source, starts, side="left")
+    for i, cat in enumerate(tqdm(usable, desc="access", disable=True if quiet else None,
+                                 leave=False)):
+        att = snapped.amenities[cat]
         dist, _ = nearest_distance(network, att, snapped.origins, limit=params.max_distance_m)
-        pairs = distances_within(network, att, snapped.origins, cutoff)
+        part = slice(bounds[i], bounds[i + 1])
+        pairs = pd.DataFrame({"source": source[part] - starts[i],
+                              "target": found["target"].to_numpy()[part],
+                              "cost": found["cost"].to_numpy()[part]})
         supply, fca_note = supplies[cat] if have_pop and cat in supplies else (None, None)
         per_origin.append(category_origin_access(cat, dist, pairs, params, pop, supply))
         dists[cat] = dist

@@ -232,3 +232,26 @@ class Attachments:
             snap_m=self.snap_m[items],
             snapped=self.snapped[items],
         )
+
+
+def concat_attachments(parts: list[Attachments]) -> tuple[Attachments, np.ndarray]:
+    """Several attachment sets as one, items numbered one set after the other.
+
+    Returns
+    -------
+    merged : Attachments
+    starts : ndarray of int64, shape (len(parts) + 1,)
+        Set ``i``'s items are ``starts[i] .. starts[i + 1] - 1`` of ``merged``.
+    """
+    starts = np.concatenate([[0], np.cumsum([p.n_items for p in parts])]).astype(np.int64)
+    merged = Attachments(
+        item=np.concatenate([p.item + s for p, s in zip(parts, starts[:-1], strict=True)]
+                            or [np.zeros(0, np.int64)]).astype(np.int64),
+        node=np.concatenate([p.node for p in parts] or [np.zeros(0, np.int64)]),
+        offset=np.concatenate([p.offset for p in parts] or [np.zeros(0)]),
+        edge=np.concatenate([p.edge for p in parts] or [np.zeros(0, np.int64)]),
+        along=np.concatenate([p.along for p in parts] or [np.zeros(0)]),
+        snap_m=np.concatenate([p.snap_m for p in parts] or [np.zeros(0)]),
+        snapped=np.concatenate([p.snapped for p in parts] or [np.zeros(0, bool)]),
+    )
+    return merged, starts
