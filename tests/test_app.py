@@ -202,3 +202,22 @@ def _shown(markdown: str) -> str:
     import re
 
     return re.sub(r"\\(.)", r"\1", markdown)
+
+
+@needs_shared
+def test_tidy_imd_with_capitalised_headers_gives_the_equity_view():
+    """A deprivation CSV headed `IMD_decile` / `Income_score` (the tidy England table, not
+    File 7's words) is recognised in the app: equity view, no "access only" (issue 12)."""
+    from tests.conftest import ENGLAND
+
+    tidy = ENGLAND / "imd2025_lsoa21.csv"
+    assert "IMD_decile" in tidy.read_text().splitlines()[0].split(",")
+    at = _app()
+    at.run()
+    at.text_input(key="dep_path").set_value(str(tidy)).run()
+    _no_problem(at)
+    assert not [i.value for i in at.sidebar.info if "No deprivation data" in i.value]
+    gap = [c.value for c in at.caption if "walk to the nearest GP" in c.value]
+    assert gap, [c.value for c in at.caption]
+    # the island's areas by IMD 2025 decile: the least deprived fifth holds one area
+    assert "least deprived fifth (deciles 9-10): 1 area." in gap[0]
