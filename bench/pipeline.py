@@ -12,15 +12,21 @@ included), repeated ``--repeat`` times, interleaved; the median wall time counts
   POIs of the same PBF (``engine="in_memory"``; pyrosm's result cache cleared
   before each run), a ``pandana.Network`` (contraction hierarchy),
   ``set_pois`` + ``nearest_pois(maxdist, num_pois=1)`` for every node and each
-  of the same 13 categories (their main tags). It computes only the nearest
-  distances, no other measure, no index, no outputs.
+  of the same 13 categories (their main tags). Run with ``OMP_NUM_THREADS=1``
+  by default (``--peer-threads``): on this shared, oversubscribed 2-core machine
+  pandana's OpenMP contraction hierarchy is 3-4x slower with 2 threads, which
+  would flatter the ratio; on a quiet machine 2 threads save ~0.4 s. It
+  computes only the nearest distances, no other measure, no index, no outputs.
 
 Reading the PBF, in this process, same run: libosmium's plain decode with no
 Python callback (``osmium.apply`` through an ``EntityFilter(NOTHING)``: every
 block decompressed and decoded in C++; the limit for any reader on libosmium),
 the same with node locations stored for ways, the minimal Python loop over
-``osmium.FileProcessor`` (every object handed to Python, no work), and our
-``geo.pbf.read_pbf`` (amenities, network, buildings, land use).
+``osmium.FileProcessor`` (every object handed to Python, no work), the same loop
+when libosmium first keeps node locations and drops every object without one of
+the keys we read (taxonomy main keys, highway, building, landuse; ~96k of 820k
+objects reach Python), and our ``geo.pbf.read_pbf`` (amenities, network,
+buildings, land use).
 
 Agreement (``--no-check`` skips it, ~10 s): our nearest distances per origin
 (``risk.engine.nearest_distance`` on the prepared run) against pandana's at the
@@ -28,7 +34,8 @@ pyrosm node nearest each origin, for two categories; loose by construction
 (pandana snaps origins and POIs to nodes, we snap to edges).
 
 Run: ``python -m bench.pipeline [--repeat 3] [--json]``. Wall-clock on a shared
-2-core machine: the 1-minute load average at start and end is printed.
+2-core machine: the load averages at start and end are printed, and the ratio
+of each interleaved pair of runs (which share the load of their moment).
 """
 
 from __future__ import annotations
@@ -56,9 +63,9 @@ def _pbf() -> Path:
     return Path(embedded_file(EMBEDDED_OSM))
 
 
-def _timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, subprocess.CompletedProcess]:
     t0 = time.perf_counter()
-    cp = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    cp = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
     sec = time.perf_counter() - t0
     if cp.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed ({cp.returncode}):\n{cp.stderr[-3000:]}")
@@ -76,14 +83,15 @@ def socialrisk_job(out: Path) -> tuple[float, dict]:
     return sec, {"timings_s": man.get("timings_s", {}), "counts": man.get("counts", {})}
 
 
-def peer_job(pbf: Path, maxdist: float, engine: str, save: Path | None = None
-             ) -> tuple[float, dict]:
+def peer_job(pbf: Path, maxdist: float, engine: str, save: Path | None = None,
+             threads: int | None = None) -> tuple[float, dict]:
     """One pyrosm + pandana run (``bench.peer_pyrosm``); wall seconds and its report.
 
     pyrosm's default ``out_of_core`` engine caches each read's result as GeoParquet
     under ``<tmp>/pyrosm/cache`` and serves later identical reads from it; the cache
     of this file is cleared (untimed) before every run so that each run decodes the
-    PBF, as our run does.
+    PBF, as our run does. ``threads`` sets ``OMP_NUM_THREADS`` (pandana's contraction
+    hierarchy and queries are OpenMP); None leaves the environment as it is.
     """
     from pyrosm import OSM
 
@@ -92,7 +100,8 @@ def peer_job(pbf: Path, maxdist: float, engine: str, save: Path | None = None
            "--engine", engine]
     if save is not None:
         cmd += ["--save", str(save)]
-    sec, cp = _timed(cmd)
+    env = None if threads is None else {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    sec, cp = _timed(cmd, env)
     # pandana's C++ prints its CH progress on stdout: the report is the last JSON line
     line = next(x for x in reversed(cp.stdout.splitlines()) if x.startswith("{"))
     return sec, json.loads(line)
@@ -128,12 +137,25 @@ def decode_timings(pbf: Path, repeat: int) -> list[dict]:
             n += 1
         return n
 
+    from geo.taxonomy import load_taxonomy
+
+    keys = sorted({m.tags[0][0] for c in load_taxonomy(None).values() for m in c.filters}
+                  | {"highway", "building", "landuse"})
+
+    def py_prefiltered() -> int:
+        n = 0
+        fp = osmium.FileProcessor(str(pbf)).with_locations()
+        for _ in fp.with_filter(osmium.filter.KeyFilter(*keys)):
+            n += 1
+        return n
+
     def ours() -> None:
         read_pbf(pbf)
 
     jobs = [("osmium C++ decode, no callback (the limit)", cxx_decode),
             ("osmium C++ decode + node locations for ways", cxx_locations),
             ("pyosmium FileProcessor, Python loop, no work", py_loop),
+            ("same, node locations + KeyFilter(our keys) in C++ first", py_prefiltered),
             ("geo.pbf.read_pbf (ours: amenities, network, buildings, land use)", ours)]
     rows = []
     for name, fn in jobs:
@@ -185,7 +207,8 @@ def agreement(pbf_npz: Path, maxdist: float) -> dict:
     return out
 
 
-def run_bench(repeat: int, maxdist: float, check: bool, engine: str) -> dict:
+def run_bench(repeat: int, maxdist: float, check: bool, engine: str,
+              threads: int | None = None) -> dict:
     pbf = _pbf()
     load_start = os.getloadavg()
     sr_times: list[float] = []
@@ -198,7 +221,7 @@ def run_bench(repeat: int, maxdist: float, check: bool, engine: str) -> dict:
             sec, rep = socialrisk_job(Path(tmp) / f"run{i}")
             sr_times.append(sec)
             sr_reports.append(rep)
-            sec, rep = peer_job(pbf, maxdist, engine, npz if i == 0 else None)
+            sec, rep = peer_job(pbf, maxdist, engine, npz if i == 0 else None, threads)
             pe_times.append(sec)
             pe_reports.append(rep)
         decode = decode_timings(pbf, repeat)
@@ -233,6 +256,7 @@ def run_bench(repeat: int, maxdist: float, check: bool, engine: str) -> dict:
                               - pe_rep["since_module_start_s"], 3),
         "peer": {k: pe_rep[k] for k in ("nodes", "edges", "pois", "pois_per_category",
                                         "share_nodes_within_maxdist", "maxdist_m", "engine")},
+        "peer_omp_threads": threads,
         "decode": decode,
         "agreement": agree,
         "load_avg_start": [round(x, 2) for x in load_start],
@@ -266,7 +290,8 @@ def _print(r: dict) -> None:
         print(f"  {k:<32} {v:7.2f}")
     pe = r["peer"]
     print(f"  network {pe['nodes']} nodes / {pe['edges']} edges, {pe['pois']} POIs, "
-          f"maxdist {pe['maxdist_m']:.0f} m, pyrosm engine {pe['engine']}")
+          f"maxdist {pe['maxdist_m']:.0f} m, pyrosm engine {pe['engine']}, OMP_NUM_THREADS "
+          f"{r['peer_omp_threads'] or os.environ.get('OMP_NUM_THREADS', 'unset')}")
     print()
     print("Reading the PBF (this process, median):")
     for j in r["decode"]:
@@ -296,12 +321,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="pandana search distance in metres (default 1200)")
     ap.add_argument("--engine", default="in_memory", choices=("in_memory", "out_of_core"),
                     help="pyrosm reader engine (default in_memory: faster cold here)")
+    ap.add_argument("--peer-threads", type=int, default=1,
+                    help="OMP_NUM_THREADS for the peer (default 1; 0 leaves it unset): "
+                         "pandana's 2-thread contraction hierarchy takes 3.5-6 s instead of "
+                         "1.3 s on a busy 2-core box (OpenMP threads waiting on each other)")
     ap.add_argument("--no-check", action="store_true", help="skip the agreement check")
     ap.add_argument("--json", action="store_true", help="machine-readable output")
     a = ap.parse_args(argv)
     if a.repeat < 1:
         ap.error("--repeat must be at least 1")
-    r = run_bench(a.repeat, a.maxdist, not a.no_check, a.engine)
+    r = run_bench(a.repeat, a.maxdist, not a.no_check, a.engine, a.peer_threads or None)
     if a.json:
         print(json.dumps(r, indent=1))
     else:
