@@ -118,6 +118,9 @@ def _parser() -> argparse.ArgumentParser:
                                    "with Ctrl-C. With no --run: the Isle of Wight default.")
     a.add_argument("--run", metavar="DIR", help="output directory of a `socialrisk run` to open")
     a.add_argument("--port", type=_port, help="port to serve on (default: Streamlit's, 8501)")
+    a.add_argument("--address", default="127.0.0.1",
+                   help="network address to serve on (default 127.0.0.1: this computer only; "
+                        "0.0.0.0 shares the app with the whole network, and it has no login)")
     a.add_argument("--deprivation", action="append", metavar="CSV",
                    help="deprivation CSV for the Isle of Wight default; repeat for several")
     validate.add_parser(sub)
@@ -209,7 +212,8 @@ def app_command(args: argparse.Namespace, script: str | Path | None = None) -> l
     """
     cmd = [sys.executable, "-m", "streamlit", "run", str(script or app_script()),
            "--server.maxUploadSize", str(MAX_UPLOAD_BYTES // (1024 * 1024)),
-           "--server.headless", "true"]
+           "--server.headless", "true",
+           "--server.address", getattr(args, "address", None) or "127.0.0.1"]
     if args.port is not None:
         cmd += ["--server.port", str(args.port)]
     cmd.append("--")

@@ -68,6 +68,10 @@ def test_the_command_enforces_the_upload_limit_on_the_server(tmp_path):
     assert int(limit) * 1024 * 1024 == MAX_UPLOAD_BYTES  # MB as Streamlit counts them: MiB
     assert cmd[cmd.index("--server.headless") + 1] == "true"
     assert cmd[cmd.index("--server.port") + 1] == "8765"
+    # this computer only, unless asked: Streamlit alone would listen on every interface
+    assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1"
+    shared = app_command(_args("--address", "0.0.0.0"), "/x/s.py")
+    assert shared[shared.index("--server.address") + 1] == "0.0.0.0"
     assert cmd.index("--server.maxUploadSize") < cmd.index("--")  # Streamlit's, not the app's
     assert cmd[cmd.index("--"):] == ["--", "--run", str(tmp_path)]
 
