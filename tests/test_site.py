@@ -171,3 +171,22 @@ def test_page_maps_are_offline():
     for cdn in ("cdn.jsdelivr.net", "cdnjs.cloudflare.com", "code.jquery.com",
                 "netdna.bootstrapcdn.com", "maxcdn.bootstrapcdn.com"):
         assert cdn not in html
+
+
+def test_site_map_has_a_legend_for_the_walk_times_and_places():
+    """The isochrone shading and the nearest-place circles are explained on the map."""
+    from risk.isochrone import isochrone
+    from socialrisk.ui.site import site_map
+    from socialrisk.webmap import map_html
+
+    p = hand_prepared()
+    p.areas = gpd.GeoDataFrame({"area_id": ["A"]}, geometry=[shapely.box(-50, -50, 450, 350)],
+                               crs="EPSG:27700")
+    areas = pd.DataFrame({"area_id": ["A"], "gp_nearest_m": [100.0],
+                          "gp_unreachable_share": [0.0]})
+    sc = screen_site(p, 0.0, 10.0, crs=None, areas=areas, within_m=500)
+    iso = isochrone(p.network, 0.0, 10.0, minutes=(5, 10))
+    html = map_html(site_map(p, sc, iso))
+    assert "Walking time from the site" in html
+    assert "within 5 minutes&#x27; walk" in html or "within 5 minutes&#39; walk" in html
+    assert "nearest place of each kind" in html and "the site" in html

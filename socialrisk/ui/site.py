@@ -27,6 +27,8 @@ from socialrisk.ui import loaded_result
 from socialrisk.webmap import (
     OGL_ATTRIBUTION,
     OSM_ATTRIBUTION,
+    FitBesideControls,
+    Legend,
     add_area_outlines,
     area_outlines_geojson,
     tooltip_text,
@@ -268,9 +270,11 @@ def render(state) -> None:
         f"Minutes ({p.settings.walk_speed_kmh:g} km/h)": sc.table["walk_min"].round(1),
         f"Minutes ({p.settings.slow_walk_speed_kmh:g} km/h)": sc.table["walk_min_slow"].round(1),
         f"Within {sc.within_m:g} m": sc.table["count_within"],
-        "Better than % of areas": (100 * sc.table["better_than_share"]).round(0),
+        "Better than (% of areas)": (100 * sc.table["better_than_share"]).round(0),
     })
-    st.dataframe(show, hide_index=True, width="stretch")
+    small = {c: st.column_config.NumberColumn(c, width="small")
+             for c in show.columns if c not in ("Kind", "Nearest")}
+    st.dataframe(show, hide_index=True, width="stretch", column_config=small)
     _downloads(sc, iso, p, title)
     st.caption(f"Map data {ATTR}.")
 
@@ -313,9 +317,12 @@ def site_map(p, sc, iso, polygon=None, labels: dict | None = None) -> folium.Map
                                 tooltip=tooltip_text(f"{labels.get(t.category, t.label)}: "
                                                      f"{name}, {t.walk_min:.0f} min")
                                 ).add_to(fmap)
-    b = iso4326.total_bounds
-    fmap.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+    rows = [(ISO_COLOURS.get(int(m), "#3182bd"), f"within {m:g} minutes' walk")
+            for m in sorted(iso4326["minutes"].unique())]
+    rows += [("#d95f02", "nearest place of each kind"), ("#d7191c", "the site")]
+    Legend("Walking time from the site", rows).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
+    FitBesideControls(tuple(iso4326.total_bounds)).add_to(fmap)  # after the legend
     return fmap
 
 
@@ -338,5 +345,4 @@ def _downloads(sc, iso, p, title: str) -> None:
                                file_name="site_report.pdf", mime="application/pdf",
                                key="site_report_pdf")
     else:
-        c2.caption("PDF: install WeasyPrint (pip install weasyprint), or print the HTML "
-                   "report to PDF from the browser.")
+        c2.caption("For a PDF, open the HTML report and print it to PDF from the browser.")
