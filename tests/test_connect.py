@@ -122,3 +122,18 @@ def _unjson(doc: str) -> str:
                     ('\\"', '"')):
         doc = doc.replace(esc, ch)
     return doc
+
+
+def test_the_stands_of_a_bus_station_are_one_place(iow_prepared):
+    """The island's "Newport, Bus Station": five stops 27-81 m apart and the station itself
+    ("Newport Bus Station": case, spacing and punctuation do not count) are one row."""
+    p, _ = iow_prepared
+    am = p.amenities
+    station = am["name"].isin(["Newport, Bus Station", "Newport Bus Station"]).to_numpy()
+    assert int(station.sum()) == 6
+    c = am[station].to_crs("EPSG:4326").geometry.union_all().centroid
+    a = assets_within(p, c.x, c.y, minutes=5, categories=["transit_stop"])
+    mine = a[a["name"].str.replace(",", "").eq("Newport Bus Station")]
+    assert len(mine) == 1 and int(mine["n_features"].iloc[0]) == 6
+    every = assets_within(p, c.x, c.y, minutes=5, categories=["transit_stop"], duplicate_m=None)
+    assert int(every["name"].isin(["Newport, Bus Station", "Newport Bus Station"]).sum()) == 6
