@@ -233,9 +233,9 @@ def test_app_underserved_fails_standard_filter_and_site_and_profile():
     assert ms.options[0].startswith("Local everyday services within 800 m")
     ms.set_value(["local_services_800m"]).run()
     n_local = count()
-    table = [d.value for d in at.dataframe if "standards_failed" in d.value.columns][0]
+    table = [d.value for d in at.dataframe if "Walking standards not met" in d.value.columns][0]
     assert 0 < n_local < 89 and len(table) == n_local
-    assert table["standards_failed"].str.contains("Local everyday services").all()
+    assert table["Walking standards not met"].str.contains("Local everyday services").all()
     at.multiselect(key="under_standards").set_value(
         ["local_services_800m", "green_space_300m"]).run()
     assert count() <= n_local

@@ -29,6 +29,7 @@ from socialrisk.outputs import map_areas
 from socialrisk.ui import loaded_result
 from socialrisk.ui.site import md_text
 from socialrisk.webmap import (
+    FitBesideControls,
     add_amenity_layers,
     add_choropleth,
     base_map,
@@ -111,6 +112,8 @@ def explore_map(a, amenities, labels: dict[str, str], column: str, scheme: str =
     if shown:
         add_amenity_layers(fmap, amenities[amenities["category"].isin(shown)], labels,
                            show=set(shown))
+    # fitted beside the legend (bottom left), so that no area is under it
+    FitBesideControls(tuple(a.total_bounds)).add_to(fmap)
     return fmap
 
 
@@ -210,5 +213,7 @@ def _scores(areas: pd.DataFrame, area_id: str) -> None:
         table["In top decile (share of draws)"] = [
             "" if pd.isna(v) else f"{100 * v:.0f} %" for v in t["p_top_decile"]]
         table["Robustly at risk"] = ["yes" if r else "" for r in t["robust"]]
-    table["What drives it"] = [md_text(d) if isinstance(d, str) else "" for d in t["drivers"]]
-    st.dataframe(table, hide_index=True)
+    # a dataframe cell is plain text, not Markdown: no md_text (backslashes) here
+    table["What drives it"] = [d if isinstance(d, str) else "" for d in t["drivers"]]
+    st.dataframe(table, hide_index=True,
+                 column_config={"What drives it": st.column_config.TextColumn(width="large")})

@@ -20,6 +20,7 @@ from socialrisk.outputs import map_areas
 from socialrisk.rundir import geopackage_bytes
 from socialrisk.ui import loaded_result
 from socialrisk.ui.site import md_text
+from socialrisk.ui.tables import human_table
 from socialrisk.ui.wards import equity_section, wards_section
 from socialrisk.webmap import (
     OGL_ATTRIBUTION,
@@ -74,7 +75,8 @@ def render(state) -> None:
                              schema.STANDARDS_FAILED]
                  if c in table.columns]
     st.caption(f"{len(table)} of {len(areas)} areas, highest isolation risk first.")
-    event = st.dataframe(pd.DataFrame(table[show_cols]).round(2), hide_index=True,
+    shown, config = human_table(pd.DataFrame(table[show_cols]), labels)
+    event = st.dataframe(shown, hide_index=True, column_config=config,
                          key="under_table", on_select="rerun", selection_mode="single-row")
     rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
     if rows:

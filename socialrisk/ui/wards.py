@@ -8,15 +8,18 @@ The ward table is the run's ``wards.csv`` (written when the run had a
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
-from risk.equity import access_by_decile, areas_word, fifth_gap
+from risk.equity import access_by_decile, fifth_gap
 from socialrisk.briefing import ward_briefing_html
 from socialrisk.core import schema
 from socialrisk.grouping import BRIEFED_WARDS, WARDS_CSV, briefing_name
+from socialrisk.ui.tables import thousands
 
 log = logging.getLogger(__name__)
 
@@ -27,25 +30,36 @@ def equity_section(areas: pd.DataFrame, column: str, what: str) -> None:
     ``what``: the measure in words, already safe for Markdown.
     """
     by = access_by_decile(areas, column, "imd_decile")
-    chart = by["median"].rename("Median walking minutes")
-    chart.index = [f"{d}" for d in by.index]
-    st.bar_chart(chart, x_label="IMD decile in England (1 = most deprived)",
-                 y_label="Median walking minutes")
+    _decile_chart(by)
     gap = fifth_gap(areas, column, "imd_decile")
-    st.caption(gap.sentence(what))
     table = pd.DataFrame({"IMD decile": by.index.astype(int),
                           "Areas": by["areas"].astype(int).to_numpy(),
                           "Residents": by["population"].round(0).to_numpy(),
                           "Median walking minutes": by["median"].round(1).to_numpy()})
-    st.dataframe(table, hide_index=True, key="equity_counts")
-    if gap.too_small:
-        st.info(f"Why no comparison: each group needs at least {gap.min_areas} areas with a "
-                f"value. With fewer, the median is decided by one or two areas, so a gap "
-                f"could appear or vanish with a single area and would not say anything about "
-                f"deprivation. This run has {areas_word(gap.n_most)} in the most deprived "
-                f"fifth (IMD deciles 1-2) and {areas_word(gap.n_least)} in the least "
-                f"deprived fifth (deciles 9-10). A larger study area gives both groups "
-                f"enough areas.")
+    st.dataframe(table, hide_index=True, key="equity_counts",
+                 column_config={"Residents": thousands(),
+                                "Median walking minutes": st.column_config.NumberColumn(
+                                    format="%.1f")})
+    if gap.too_small or not math.isfinite(gap.gap):
+        # said once: the sentence has the group sizes and why; then what would help
+        st.info(f"{gap.sentence(what)} A larger study area gives both groups enough areas.")
+    else:
+        st.caption(gap.sentence(what))
+
+
+def _decile_chart(by: pd.DataFrame) -> None:
+    """Median walking minutes per IMD decile as bars, the decile labels horizontal."""
+    data = pd.DataFrame({"decile": by.index.astype(int),
+                         "minutes": by["median"].round(1).to_numpy(),
+                         "areas": by["areas"].astype(int).to_numpy()})
+    x_title = "IMD decile in England (1 = most deprived)"
+    chart = alt.Chart(data).mark_bar().encode(
+        x=alt.X("decile:O", title=x_title, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("minutes:Q", title="Median walking minutes"),
+        tooltip=[alt.Tooltip("decile:O", title="IMD decile"),
+                 alt.Tooltip("minutes:Q", title="Median walking minutes", format=".1f"),
+                 alt.Tooltip("areas:Q", title="Areas")])
+    st.altair_chart(chart, width="stretch")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -92,7 +106,10 @@ def wards_section(state, areas: pd.DataFrame) -> None:
     st.caption(f"{len(wards)} wards, highest mean isolation risk first (population-weighted "
                f"means of the ward's areas). The run folder also has one-page briefings for "
                f"the {BRIEFED_WARDS} highest.")
-    st.dataframe(show, hide_index=True, key="wards_table")
+    st.dataframe(show, hide_index=True, key="wards_table",
+                 column_config={"Residents": thousands(),
+                                "Mean isolation risk": st.column_config.NumberColumn(
+                                    format="%.1f")})
     code = st.selectbox("Briefing for the ward", wards["code"].tolist(), key="ward_pick",
                         format_func=lambda c: _ward_name(wards, c))
     page = ward_briefing_html(wards, code, areas, state.labels,
