@@ -364,8 +364,8 @@ def compare_runs(before: str | Path | Run, after: str | Path | Run, *,
         d["decile_move"] = pd.array(d[f"{schema.ISOLATION_RISK_DECILE}_change"],
                                     dtype="Float64").astype("Int64")
     contrib = [c for c in fb.columns if c.startswith("contrib_")]
-    d["why"] = np.where(comparable, why_changed(fb[contrib], fa[contrib]).reindex(ids).fillna("")
-                        .to_numpy(dtype=object), "")
+    why = why_changed(fb[contrib], fa[contrib], before=tb.reindex(ids), after=ta.reindex(ids))
+    d["why"] = np.where(comparable, why.reindex(ids).fillna("").to_numpy(dtype=object), "")
     ins = inputs_changed(b.manifest, a.manifest)
     changed = [r["input"] for r in ins if r["changed"]] + (["settings"] if differ else [])
     d["inputs_changed"] = np.full(len(ids), "; ".join(changed), dtype=object)

@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geo.taxonomy import load_taxonomy
 from risk.fixed_reference import fixed_index, ref_normalise
 from risk.rules import unreachable_at_limit
 from socialrisk.core import schema
 from socialrisk.core.errors import InputError, shown
+from socialrisk.maplegend import format_value, indicator_label
 
 __all__ = ["ref_normalise", "fixed_scores", "run_settings", "used_domains",
            "why_changed", "inputs_changed"]
@@ -149,19 +151,78 @@ def fixed_scores(reference: pd.DataFrame, tables: dict[str, pd.DataFrame], manif
                        domain_method=dm if dm in NORMALISATIONS else method)
 
 
-def why_changed(contrib_b: pd.DataFrame, contrib_a: pd.DataFrame, n: int = 2) -> pd.Series:
-    """Per area, the indicators whose (fixed-reference) weighted score changed most, in words."""
+def why_changed(contrib_b: pd.DataFrame, contrib_a: pd.DataFrame, n: int = 2, *,
+                before: pd.DataFrame | None = None, after: pd.DataFrame | None = None,
+                labels: dict[str, str] | None = None) -> pd.Series:
+    """Per area, the indicators whose (fixed-reference) weighted score changed most, in words.
+
+    Each of the ``n`` parts names the indicator in plain words
+    (:func:`socialrisk.maplegend.indicator_label`; category labels from ``labels``,
+    else the default taxonomy's), says whether it lowers or raises the risk and by
+    how many points of its weighted score ("distance to the nearest GP surgery
+    (lower risk, -2.8 points)"); given the areas' raw indicator values ``before``
+    and ``after`` (indexed like ``contrib_a``), the values with their unit
+    instead of the points (:func:`socialrisk.maplegend.format_value`): "distance
+    to the nearest GP surgery from 9.7 km to 2.1 km (lower risk)". Plain
+    ASCII, so the text reads the same in ``change.csv`` opened in a spreadsheet.
+    """
     d = (contrib_a - contrib_b.reindex(contrib_a.index)).fillna(0.0)
     d.columns = [c[len("contrib_"):] for c in d.columns]
-    out = []
-    arr = d.to_numpy()
     names = list(d.columns)
-    for row in arr:
-        order = np.argsort(-np.abs(row))[:n]
-        parts = [f"{names[i]} {'worse' if row[i] > 0 else 'better'} ({row[i]:+.2f})"
-                 for i in order if abs(row[i]) > 1e-9]
-        out.append("; ".join(parts))
+    if labels is None:
+        labels = {k: c.label for k, c in load_taxonomy().items()}
+    words = {c: _indicator_words(c, labels, indicator_label) for c in names}
+
+    def values(t: pd.DataFrame | None, c: str) -> np.ndarray | None:
+        if t is None or c not in t.columns:
+            return None
+        return pd.to_numeric(t[c], errors="coerce").reindex(d.index).to_numpy(dtype=float)
+
+    raw = {c: (values(before, c), values(after, c)) for c in names}
+    out = []
+    for k, row in enumerate(d.to_numpy()):
+        parts = []
+        for i in np.argsort(-np.abs(row))[:n]:
+            if abs(row[i]) <= 1e-9:
+                continue
+            c = names[i]
+            vb, va = raw[c]
+            way = "higher" if row[i] > 0 else "lower"
+            shown_b = format_value(c, vb[k]) if vb is not None and va is not None else ""
+            shown_a = format_value(c, va[k]) if shown_b else ""
+            if shown_b and shown_a != shown_b:
+                parts.append(f"{words[c]} from {shown_b} to {shown_a} ({way} risk)")
+            elif shown_b:  # a change too small to show in the value's own unit
+                parts.append(f"{words[c]} slightly {'worse' if row[i] > 0 else 'better'}, "
+                             f"still {shown_a} ({way} risk, {_points(row[i])})")
+            else:
+                parts.append(f"{words[c]} ({way} risk, {_points(row[i])})")
+        text = "; ".join(parts)
+        out.append(text[:1].upper() + text[1:])
     return pd.Series(out, index=d.index, dtype=object)
+
+
+def _points(v: float) -> str:
+    """A change of a weighted score, to the precision that shows it (never "-0.0")."""
+    if abs(v) >= 0.05:
+        return f"{v:+.1f} points"
+    return f"{v:+.2f} points" if abs(v) >= 0.005 else "less than 0.01 points"
+
+
+def _indicator_words(column: str, labels: dict[str, str], indicator_label) -> str:
+    """An indicator's label inside a sentence: no unit in brackets, lower-case start.
+
+    An indicator of a category the labels do not know says the category's name
+    ("my_club_nearest_m" -> "distance to the nearest my club").
+    """
+    cat = next((c for c in (column[: -len(s) - 1] for s in (schema.NEAREST_SUFFIX,
+                                                              schema.WALK_MIN_SUFFIX)
+                                                   if column.endswith("_" + s))
+                if c and c not in labels), None)
+    if cat:
+        labels = {**labels, cat: cat.replace("_", " ")}
+    text = indicator_label(column, labels).removesuffix(" (m)")
+    return text if text[:2].isupper() else text[:1].lower() + text[1:]
 
 
 def _input_digests(manifest: dict) -> dict[str, dict]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +21,9 @@ from socialrisk.compare_score import fixed_scores, ref_normalise
 from socialrisk.history import save_scenario_run
 from socialrisk.outputs import write_run_outputs
 from socialrisk.targets import parse_targets
+
+#: an output column name (``gp_nearest_m``) where a planner should read words
+RAW_NAME = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
 
 # ---------------------------------------------------------------- fixed reference by hand
 
@@ -115,7 +119,9 @@ def test_iow_new_gp_saved_as_a_run_and_compared(iow_runs, tmp_path):
     assert (ch.loc[moved, "isolation_risk_fixed_change"] < 0).all()
     assert ch.loc["E01017291", "gp_walk_min_before"] == pytest.approx(121.2, abs=0.05)
     assert ch.loc["E01017291", "gp_walk_min_after"] == pytest.approx(36.7, abs=0.05)
-    assert "gp_nearest_m better" in ch.loc["E01017291", "why"]
+    why = ch.loc["E01017291", "why"]
+    assert why.startswith("Distance to the nearest GP surgery") and "lower risk" in why, why
+    assert not RAW_NAME.search(why), why  # plain words, not column names like gp_nearest_m
     gp_b, gp_a = (s[k]["categories"]["gp"]["population_within"] for k in ("before", "after"))
     # the what-if counts the people at origins crossing 800 m; the runs' shares assume the
     # few people whose home is off the network (unmeasured) are like their neighbours
@@ -127,6 +133,34 @@ def test_iow_new_gp_saved_as_a_run_and_compared(iow_runs, tmp_path):
     assert t[t["scope"] == "district"]["code"].tolist() == ["E06000046"] * 2
     assert s["before"]["targets"][0]["target"] == "gp_within_800m"
     assert s["after"]["targets"][0]["value"] > s["before"]["targets"][0]["value"]
+
+
+@pytest.mark.slow
+@needs_shared
+def test_iow_change_tab_reads_in_words(iow_runs):
+    """The Change tab on the real runs: inputs, movers and people within reach in words."""
+    from conftest import ROOT
+    from streamlit.testing.v1 import AppTest
+
+    root, _ = iow_runs
+    at = AppTest.from_file(str(ROOT / "socialrisk" / "app" / "streamlit_app.py"),
+                           default_timeout=240)
+    at.run()
+    at.text_input(key="change_before").set_value(str(root / "base"))
+    at.text_input(key="change_after").set_value(str(root / "gp")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    inputs = next(m.value for m in at.markdown if m.value.startswith("**Inputs changed:**"))
+    inputs = inputs.replace("\\", "")  # markdown escapes
+    assert "the what-if change" in inputs and not RAW_NAME.search(inputs), inputs
+    movers = next(d.value for d in at.dataframe if "Why" in d.value.columns)
+    assert len(movers) == 5 and not any(RAW_NAME.search(w) for w in movers["Why"])
+    assert movers["Why"].str.startswith("Distance to the nearest GP surgery").all()
+    within = next(d.value for d in at.dataframe if "People before" in d.value.columns)
+    assert list(within.columns) == ["Kind of place", "People before", "People after",
+                                    "Share before", "Share after"]
+    assert "GP surgery" in set(within["Kind of place"])
+    people = within[["People before", "People after"]].to_numpy(dtype=float)
+    assert (people == people.round()).all()
 
 
 @pytest.mark.slow
@@ -315,6 +349,17 @@ def test_change_tab_compares_two_runs(tmp_path):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Areas compared"] == "3" and metrics["Lower risk"] == "1"
     assert "What changed between two runs" in [h.value for h in at.header]
+    # the movers and the population within reach, headed and worded for people
+    movers = next(d.value for d in at.dataframe if "Why" in d.value.columns)
+    assert list(movers.columns) == ["Area", "Name", "Change in risk score", "Decile before",
+                                    "Decile after", "Why"]
+    assert (movers["Change in risk score"] == movers["Change in risk score"].round(1)).all()
+    why = movers["Why"].iloc[0]
+    assert why.startswith("Distance to the nearest a") and "lower risk" in why, why
+    assert not any(RAW_NAME.search(w) for w in movers["Why"]), list(movers["Why"])
+    assert any("Neither run counts the people within reach" in i.value for i in at.info)
+    inputs = next(m.value for m in at.markdown if m.value.startswith("**Inputs changed:**"))
+    assert not RAW_NAME.search(inputs), inputs
     at.text_input(key="change_before").set_value(str(tmp_path / "missing"))
     at.run()
     assert any("not a folder" in e.value for e in at.error)

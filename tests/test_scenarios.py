@@ -241,9 +241,43 @@ def test_whatif_page_keeps_untouched_areas_and_maps_the_change():
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Areas whose walk changes"]) == 6
     assert int(metrics["Areas changing risk decile"]) == 0
-    scale = [c.value for c in at.caption if c.value.startswith(sc.SCALE_NOTE)]
-    assert scale and "would change decile" in scale[0]
+    # the note says the metric's count the same way, then the re-ranked count
+    scale = [c.value for c in at.caption if sc.SCALE_NOTE in c.value]
+    assert scale and scale[0].startswith("No area changes risk decile; no area the change "
+                                         "does not reach moves."), scale
+    assert "would change decile" in scale[0]
     table = [d.value for d in at.dataframe if "Risk after" in d.value.columns][0]
     assert len(table) == 6 and (table["Risk after"] < table["Risk before"]).all()
     assert (table["Decile after"] == table["Decile before"]).all()
+    # every row shows a change at the precision shown (no "0" with equal minutes)
+    assert (table["Minutes after"].round(2) != table["Minutes before"].round(2)).all()
+    assert table.columns[-1] == "Newly within 10 min" and "Population" not in table.columns
     assert any("Before and after" in m.value for m in at.markdown)
+
+
+def test_whatif_note_agrees_with_the_metric_and_table_hides_unseen_changes():
+    """The reviewer's case: 1 area changes decile on the baseline scale, none re-ranked; an
+    area whose walk changes by 0.0015 min is not a row reading "0" (it is in the CSV)."""
+    from types import SimpleNamespace
+
+    from socialrisk.ui.whatif import changes_table, decile_note
+
+    ch = pd.DataFrame({
+        "area_id": ["a", "b", "c", "d"], "area_name": ["A", "B", "C", "D"],
+        "gp_walk_min_old": [12.96, 71.8715, 7.3005, 5.0],
+        "gp_walk_min_new": [12.50, 71.8700, 7.2575, 5.0],
+        "isolation_risk_old": [23.30, 31.4645, 27.96, 10.0],
+        "isolation_risk_new": [22.71, 31.4605, 27.96, 10.0],
+        "isolation_risk_decile_old": pd.array([4, 2, 3, 9], dtype="Int64"),
+        "isolation_risk_decile_new": pd.array([5, 2, 3, 9], dtype="Int64"),
+        "isolation_risk_decile_rerun": pd.array([4, 2, 3, 9], dtype="Int64"),
+        "people_newly_within": [51.0, 0.0, 0.0, 0.0],
+        "people_no_longer_within": [0.0, 0.0, 0.0, 0.0],
+        "changed": [True, True, True, False]})
+    note = decile_note(ch)
+    assert note.startswith("1 area changes risk decile; no area the change does not reach "
+                           "moves.") and note.endswith("then no area would change decile.")
+    res = SimpleNamespace(category="gp", kind="add", within_min=10.0)
+    table, tiny = changes_table(ch[ch["changed"]], res)
+    assert list(table["Area"]) == ["a", "c"] and tiny == 1
+    assert table.loc[table["Area"] == "c", "Minutes after"].item() == 7.26

@@ -31,6 +31,61 @@ def _compare(before: str, after: str, lookup: str):
     return table, comp.summary
 
 
+#: plain words for the inputs a run's manifest records (``inputs_changed``'s keys)
+INPUT_WORDS = {
+    "areas": "the area boundaries",
+    "osm": "the OpenStreetMap data (streets, paths and places)",
+    "assets": "your own facility lists (asset registers)",
+    "deprivation": "the deprivation data (IMD)",
+    "lsoa_lookup": "the LSOA 2011 -> 2021 lookup",
+    "wards_lookup": "the ward lookup",
+    "scenario": "the what-if change (a facility added or removed)",
+    "settings": "the run settings",
+}
+
+
+def input_words(key: str) -> str:
+    """Plain words for an input key of a run's manifest: ``assets[2]`` -> "your own
+    facility lists (asset registers), file 2"; an unknown key as it is, underscores
+    as spaces."""
+    base, _, rest = str(key).partition("[")
+    words = INPUT_WORDS.get(base, base.replace("_", " "))
+    return f"{words}, file {rest.rstrip(']')}" if rest else words
+
+
+def movers_table(top: list[dict]) -> pd.DataFrame:
+    """The areas that moved most (``summary["top_movers"]``) with headers for people."""
+    m = pd.DataFrame(top)
+    if m.empty:
+        return m
+    return pd.DataFrame({
+        "Area": m["area_id"].astype(str),
+        "Name": m.get("area_name", pd.Series(dtype=object)).fillna("").astype(str),
+        "Change in risk score": pd.to_numeric(m["change"], errors="coerce").round(1),
+        "Decile before": pd.array(m["decile_before"], dtype="Int64"),
+        "Decile after": pd.array(m["decile_after"], dtype="Int64"),
+        "Why": m["why"].fillna("").astype(str),
+    })
+
+
+def _default_label(cat: str) -> str:
+    from geo.taxonomy import load_taxonomy
+
+    try:
+        return load_taxonomy()[cat].label
+    except Exception:  # a category of a custom taxonomy: its name in words
+        return str(cat).replace("_", " ").capitalize()
+
+
+def _whole(x) -> float | None:
+    """People to a whole number (None when not measured)."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return round(v) if math.isfinite(v) else None
+
+
 def _pct(x) -> str:
     return "-" if x is None or not math.isfinite(float(x)) else f"{100 * float(x):.1f} %"
 
@@ -70,25 +125,42 @@ def render(state) -> None:
     m[3].metric("Unchanged", f"{fr['areas_unchanged']:,}")
     nc = s["not_compared"]
     m[4].metric("Not compared", f"{len(nc['only_before']) + len(nc['only_after']):,}")
-    changed = [r["input"] for r in s["inputs"] if r["changed"]]
+    changed = [input_words(r["input"]) for r in s["inputs"] if r["changed"]]
     st.markdown("**Inputs changed:** " + (md_text(", ".join(changed)) if changed else "none"))
     st.subheader("Areas that moved most, and why")
-    movers = pd.DataFrame(s["top_movers"])
+    movers = movers_table(s["top_movers"])
     if movers.empty:
         st.info("No area's score changed on the earlier run's scale.")
     else:
-        st.dataframe(movers, hide_index=True, use_container_width=True)
+        st.dataframe(movers, hide_index=True, width="stretch", column_config={
+            "Area": st.column_config.TextColumn(width=86),
+            "Name": st.column_config.TextColumn(width=125),
+            "Change in risk score": st.column_config.NumberColumn(
+                format="%.1f", width=140,
+                help="On the earlier run's scale (0-100, higher = more risk); "
+                     "below 0: lower risk."),
+            "Decile before": st.column_config.NumberColumn(
+                width=92, help="1 = the 10 % of areas with the highest risk"),
+            "Decile after": st.column_config.NumberColumn(width=82),
+            "Why": st.column_config.TextColumn(
+                width=420, help="The one or two indicators whose change moved the score "
+                                "most (point the mouse at a cell for all of it)")})
     st.subheader(f"Population within {s['before']['within_min']:g} minutes' walk")
     rows = []
     labels = getattr(state, "labels", {}) or {}
     for cat, rb in s["before"]["categories"].items():
         ra = s["after"]["categories"].get(cat, {})
-        rows.append({"category": labels.get(cat, cat),
-                     "people before": rb.get("population_within"),
-                     "people after": ra.get("population_within"),
-                     "share before": _pct(rb.get("share_within")),
-                     "share after": _pct(ra.get("share_within"))})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+        rows.append({"Kind of place": labels.get(cat) or _default_label(cat),
+                     "People before": _whole(rb.get("population_within")),
+                     "People after": _whole(ra.get("population_within")),
+                     "Share before": _pct(rb.get("share_within")),
+                     "Share after": _pct(ra.get("share_within"))})
+    people = st.column_config.NumberColumn(format="localized", width=110)
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                     column_config={"People before": people, "People after": people})
+    else:
+        st.info("Neither run counts the people within reach of any kind of place.")
     st.caption(md_text(f"Before: {s['before']['within_method']}. After: "
                        f"{s['after']['within_method']}."))
     st.download_button("Download change.csv", csv_safe(table).to_csv(index=False),

@@ -26,7 +26,6 @@ from socialrisk.core.schema import (
     AREA_NAME,
     ISOLATION_RISK,
     ISOLATION_RISK_DECILE,
-    POPULATION,
     walk_min_column,
 )
 from socialrisk.scenarios import (
@@ -88,7 +87,7 @@ def render(state) -> None:
     within = st.slider("'Within' line (minutes' walk)", 5, 20, 10, key="whatif_within")
     rows = p.snapped.amenity_rows[cat]
     am = p.amenities
-    fmap = base_map(p)
+    fmap = close_fit(base_map(p))
     if action == "Add a new one":
         location_input("whatif", p)
         point = st.session_state.get("whatif_point")
@@ -141,6 +140,16 @@ def render(state) -> None:
     st.caption(f"Map data {ATTR}.")
 
 
+def close_fit(fmap: folium.Map) -> folium.Map:
+    """Let the map's fitted view zoom in quarter steps, so the study area fills it.
+
+    Leaflet zooms in whole steps by default: an area a little too tall for the
+    next step is shown at half the size (the Isle of Wight in a third of the map).
+    """
+    fmap.options["zoom_snap"] = 0.25
+    return fmap
+
+
 def existing_markers(fmap: folium.Map, amenities, rows) -> None:
     """Grey markers of the existing places (``amenities`` rows ``rows``), name as tooltip."""
     for i in rows:
@@ -173,7 +182,7 @@ def change_map(p, res, labels: dict, areas: gpd.GeoDataFrame) -> folium.Map:
     """
     ch = res.changes
     cls = risk_change_class(ch)
-    fmap = base_map(p)
+    fmap = close_fit(base_map(p))
     lab = labels.get(res.category, res.category)
     walk = walk_min_column(res.category)
     moved = cls[cls != "unchanged"].index
@@ -266,11 +275,7 @@ def _show(res, labels: dict, r, p=None) -> None:
     c3.metric("Areas changing risk decile", int(moved.sum()),
               help="On the baseline run's scale: see the note below.")
     c4.metric("Recomputed in", f"{res.seconds:.2f} s")
-    rerun = ch[dec_old].fillna(-1) != ch[f"{ISOLATION_RISK_DECILE}_rerun"].fillna(-1)
-    untouched = rerun & ~(ch[f"{ISOLATION_RISK}_change"].fillna(0) != 0)
-    st.caption(f"{SCALE_NOTE} A fresh run that included this change would re-rank every "
-               f"area against the others: {int(rerun.sum())} areas would change decile, "
-               f"{int(untouched.sum())} of them areas this change does not touch.")
+    st.caption(decile_note(ch))
     for n in res.notes:
         st.info(md_text(n))
     if p is not None:
@@ -282,28 +287,108 @@ def _show(res, labels: dict, r, p=None) -> None:
     if show.empty:
         st.info("No area changes: nobody's nearest place of this kind changed.")
         return
-    table = pd.DataFrame({
-        "Area": show[AREA_ID],
-        "Name": show.get(AREA_NAME, pd.Series([""] * len(show))),
-        "Population": show[POPULATION].round(0),
-        "Minutes before": show[f"{walk}_old"].round(1),
-        "Minutes after": show[f"{walk}_new"].round(1),
-        "Change": show[f"{walk}_change"].round(2),
-        "Risk before": show[f"{ISOLATION_RISK}_old"].round(2),
-        "Risk after": show[f"{ISOLATION_RISK}_new"].round(2),
-        "Decile before": show[dec_old],
-        "Decile after": show[dec_new],
-        f"Newly within {res.within_min:g} min": show["people_newly_within"].round(0),
-        f"No longer within {res.within_min:g} min": show["people_no_longer_within"].round(0),
-    }).sort_values("Change")
-    st.dataframe(table, hide_index=True, width="stretch")
+    table, tiny = changes_table(show, res)
+    if table.empty:
+        st.info(f"No area's walk or risk changes by as much as the table shows (0.01 minutes "
+                f"or 0.01 risk points): {tiny} area(s) change by less; they are in the CSV.")
+    else:
+        people = (f"Newly within {res.within_min:g} min" if res.kind == "add"
+                  else f"Now beyond {res.within_min:g} min")
+        num = st.column_config.NumberColumn
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "Area": st.column_config.TextColumn(width=86),
+            "Name": st.column_config.TextColumn(width=118),
+            "Minutes before": num(format="%.2f", width=100,
+                                  help=f"Walk to the nearest {in_text(lab)}"),
+            "Minutes after": num(format="%.2f", width=90),
+            "Change": num(format="%+.2f", width=64, help="Minutes; below 0: a shorter walk"),
+            "Risk before": num(format="%.2f", width=82,
+                               help="Isolation risk (0-100, higher = more risk)"),
+            "Risk after": num(format="%.2f", width=72),
+            "Decile before": num(width=92, help="1 = the highest-risk 10 % of areas"),
+            "Decile after": num(width=82),
+            people: num(format="localized", width=124,
+                        help=("People whose walk is now within" if res.kind == "add" else
+                              "People whose walk was within and now is not")
+                        + f" {res.within_min:g} minutes")})
+    shown = "" if not tiny else (
+        f" {tiny} more area(s) change by less than 0.01 minutes and 0.01 risk points; "
+        f"they are in the CSV.")
     st.caption("Decile 1 = the 10 % of areas with the highest isolation risk in the run "
                "before the change; 'after' is on the same (baseline) scale. Minutes are "
-               "population-weighted means over the area's homes.")
+               "population-weighted means over the area's homes." + shown)
     st.download_button("Download the changes (CSV)",
                        csv_safe(show).to_csv(index=False).encode("utf-8"),
                        file_name=f"whatif_{res.kind}_{cat}.csv", mime="text/csv",
                        key="whatif_csv")
+
+
+def decile_note(ch: pd.DataFrame) -> str:
+    """The note under the metrics: how many areas change decile, on which scale, and in a
+    fresh run (re-ranked) -- the first count is the metric's, said the same way."""
+    dec_old = ch[f"{ISOLATION_RISK_DECILE}_old"].fillna(-1)
+    moved = dec_old != ch[f"{ISOLATION_RISK_DECILE}_new"].fillna(-1)
+    outside = moved & ~ch["changed"]
+    rerun = dec_old != ch[f"{ISOLATION_RISK_DECILE}_rerun"].fillna(-1)
+    untouched = rerun & ~ch["changed"]
+    n, n_out, n_re, n_un = (int(x.sum()) for x in (moved, outside, rerun, untouched))
+    first = (f"{_areas(n)} {'change' if n > 1 else 'changes'} risk decile; "
+             + ("no area the change does not reach moves." if n_out == 0 else
+                f"{_areas(n_out).lower()} the change does not reach "
+                f"{'move' if n_out > 1 else 'moves'}."))
+    again = (f"{_areas(n_re).lower()} would change decile"
+             + ("" if n_re == 0 else
+                " (none of them outside the areas the change reaches)" if n_un == 0 else
+                f", {n_un} of them outside the areas the change reaches (they move only "
+                f"because the others' ranks moved)"))
+    return (f"{first} {SCALE_NOTE} A fresh run that included this change would instead rank "
+            f"every area again against the others' new values; then {again}.")
+
+
+def _areas(n: int) -> str:
+    return "No area" if n == 0 else "1 area" if n == 1 else f"{n:,} areas"
+
+
+def changes_table(show: pd.DataFrame, res) -> tuple[pd.DataFrame, int]:
+    """The table of changed areas, and how many changed areas it leaves out.
+
+    Only the areas where a value changes at the precision shown (0.01 minutes,
+    0.01 risk points, a decile, a whole person) are listed, so no row reads
+    "0" with the same values before and after; the others are in the CSV.
+    Largest change in walk first.
+    """
+    walk = walk_min_column(res.category)
+    dec_old, dec_new = f"{ISOLATION_RISK_DECILE}_old", f"{ISOLATION_RISK_DECILE}_new"
+    mins = show[[f"{walk}_old", f"{walk}_new"]].round(2)
+    risk = show[[f"{ISOLATION_RISK}_old", f"{ISOLATION_RISK}_new"]].round(2)
+    ppl = "people_newly_within" if res.kind == "add" else "people_no_longer_within"
+    people = show[ppl].round(0)
+
+    def differs(a: pd.Series, b: pd.Series) -> pd.Series:
+        return (a != b) & ~(a.isna() & b.isna())
+
+    seen = (differs(mins.iloc[:, 0], mins.iloc[:, 1])
+            | differs(risk.iloc[:, 0], risk.iloc[:, 1])
+            | differs(show[dec_old].astype("Float64").fillna(-1),
+                      show[dec_new].astype("Float64").fillna(-1))
+            | (people.fillna(0) > 0)).to_numpy(dtype=bool)
+    s = show[seen]
+    table = pd.DataFrame({
+        "Area": s[AREA_ID].astype(str),
+        "Name": s[AREA_NAME].fillna("").astype(str) if AREA_NAME in s.columns
+        else pd.Series([""] * len(s), index=s.index),
+        "Minutes before": mins[f"{walk}_old"][seen],
+        "Minutes after": mins[f"{walk}_new"][seen],
+        "Change": (s[f"{walk}_new"] - s[f"{walk}_old"]).round(2),
+        "Risk before": risk[f"{ISOLATION_RISK}_old"][seen],
+        "Risk after": risk[f"{ISOLATION_RISK}_new"][seen],
+        "Decile before": s[dec_old],
+        "Decile after": s[dec_new],
+        (f"Newly within {res.within_min:g} min" if res.kind == "add"
+         else f"Now beyond {res.within_min:g} min"): people[seen],
+    })
+    table = table.iloc[np.argsort(-table["Change"].abs().fillna(0).to_numpy(), kind="stable")]
+    return table, int(len(show) - seen.sum())
 
 
 def _people(x: float) -> str:
