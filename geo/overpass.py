@@ -31,11 +31,9 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import requests
 import shapely
-from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 
 from geo.taxonomy import Category, amenities_frame, parse_number
 from socialrisk.core.errors import DownloadError, InputError
@@ -55,6 +53,26 @@ EXACT_VALUE_KEYS = frozenset({"highway", "railway", "landuse", "building", "natu
 
 _OFFLINE_HINT = "if you are offline, give an OpenStreetMap extract with --osm FILE.osm.pbf"
 _NOT_TAGS = {"geometry", "nodes", "ways", "element", "id"}
+
+
+def _osmnx() -> Any:
+    """osmnx, imported on first use: it brings matplotlib, scikit-learn and networkx
+    (about 1.3 s), which an offline run never needs."""
+    import osmnx
+
+    return osmnx
+
+
+def _osmnx_errors() -> tuple[type[Exception], type[Exception]]:
+    """osmnx's "nothing found" and "HTTP status" errors."""
+    from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
+
+    return InsufficientResponseError, ResponseStatusCodeError
+
+
+def settings_of_osmnx() -> Any:
+    """osmnx's settings in use (Overpass and Nominatim URLs, cache folder)."""
+    return _osmnx().settings
 
 
 def configure_osmnx(
@@ -77,6 +95,7 @@ def configure_osmnx(
     timeout : float
         Seconds per request (also the Overpass ``[timeout:]`` setting).
     """
+    ox = _osmnx()
     ox.settings.cache_folder = str(Path(cache_dir) / "osmnx")
     ox.settings.use_cache = True
     ox.settings.log_console = False
@@ -188,13 +207,15 @@ def network_from_polygon(polygon_wgs84: shapely.Geometry, crs: str,
     -------
     WalkNetwork
     """
+    ox = _osmnx()
+    insufficient, status_error = _osmnx_errors()
     try:
         graph = ox.graph_from_polygon(polygon_wgs84, network_type="walk", simplify=False,
                                       retain_all=True, truncate_by_edge=False)
-    except InsufficientResponseError as exc:
+    except insufficient as exc:
         raise InputError(f"OpenStreetMap has no walkable ways in the study area ({exc}); "
                          f"check the area or the place name") from exc
-    except (ResponseStatusCodeError, requests.RequestException) as exc:
+    except (status_error, requests.RequestException) as exc:
         raise _download_error("the walking network", exc) from exc
     node_ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
     lon = np.array([graph.nodes[n]["x"] for n in node_ids], dtype=float)
@@ -216,16 +237,18 @@ def polygon_for_place(name: str) -> shapely.Geometry:
     InputError
         When Nominatim knows no place of that name, or only as a point.
     """
+    ox = _osmnx()
+    insufficient, status_error = _osmnx_errors()
     try:
         gdf = ox.geocode_to_gdf(name)
-    except InsufficientResponseError as exc:
+    except insufficient as exc:
         raise InputError(f"Nominatim found no place called {name!r}; check the spelling, add "
                          f"the county or country (e.g. 'Newport, Isle of Wight'), or give "
                          f"--areas") from exc
     except TypeError as exc:  # osmnx: the result is not a (multi)polygon
         raise InputError(f"Nominatim knows {name!r} only as a point, not an area; give a "
                          f"larger place or --areas") from exc
-    except (ResponseStatusCodeError, requests.RequestException) as exc:
+    except (status_error, requests.RequestException) as exc:
         raise _download_error(f"the boundary of {name!r}", exc,
                               hint="check the connection or give --areas",
                               url=ox.settings.nominatim_url) from exc
@@ -241,12 +264,14 @@ def polygon_for_place(name: str) -> shapely.Geometry:
 
 def _features(polygon: shapely.Geometry, tags: dict[str, Any], what: str) -> gpd.GeoDataFrame:
     """``osmnx.features_from_polygon``; an empty frame when nothing matches."""
+    ox = _osmnx()
+    insufficient, status_error = _osmnx_errors()
     try:
         return ox.features_from_polygon(polygon, tags)
-    except InsufficientResponseError:
+    except insufficient:
         log.info("overpass: no %s in the area", what)
         return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs="EPSG:4326"))
-    except (ResponseStatusCodeError, requests.RequestException) as exc:
+    except (status_error, requests.RequestException) as exc:
         raise _download_error(what, exc) from exc
 
 
@@ -299,5 +324,6 @@ def _area_table(rows: list[tuple[str, int, dict[str, str], shapely.Geometry]],
 def _download_error(what: str, exc: BaseException, hint: str = _OFFLINE_HINT,
                     url: str | None = None) -> DownloadError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return DownloadError(f"could not download {what} from {url or ox.settings.overpass_url} "
+    url = url or settings_of_osmnx().overpass_url
+    return DownloadError(f"could not download {what} from {url} "
                          f"({first[:200]}); {hint}")

@@ -161,6 +161,9 @@ def base_map(bounds: tuple[float, float, float, float], basemap: bool = True,
     minx, miny, maxx, maxy = bounds
     fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None,
                       control_scale=True, prefer_canvas=False)
+    # a fitted view may zoom in quarter steps: with Leaflet's whole steps, an area a little
+    # too tall for the next step is drawn at half the size (the island in a third of the map)
+    fmap.options["zoom_snap"] = 0.25
     offline(fmap)
     if basemap:
         folium.TileLayer("OpenStreetMap", attr=OSM_ATTRIBUTION, name="OpenStreetMap (online)"

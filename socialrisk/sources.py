@@ -42,6 +42,8 @@ import shapely
 
 from geo.boundaries import BOUNDARIES_URL, LOOKUP_URL, lsoas_for_lad
 from geo.download import default_cache_dir
+from geo.online import lsoas_for_polygon, osm_from_polygon
+from geo.overpass import configure_osmnx, polygon_for_place, settings_of_osmnx
 from geo.pbf import PbfData
 from socialrisk.core.data import EMBEDDED_AREA_ID, EMBEDDED_AREAS, EMBEDDED_OSM, embedded_file
 from socialrisk.core.errors import DownloadError, InputError
@@ -139,8 +141,6 @@ def _lad_areas(s: Settings, cache: Path, downloads: list[dict]) -> Path:
 
 def _place_areas(s: Settings, polygon: shapely.Geometry, cache: Path,
                  downloads: list[dict]) -> Path:
-    from geo.online import lsoas_for_polygon  # online only: see _configure
-
     pages: list[dict] = []
     try:
         gdf = lsoas_for_polygon(polygon, cache, boundaries_url=s.ons_boundaries_url
@@ -177,19 +177,12 @@ def _slug(text: str) -> str:
 
 
 def _configure(s: Settings, cache: Path) -> None:
-    # The online modules import osmnx (with matplotlib, scikit-learn and networkx: 1.3 s
-    # of a 10 s offline run), so they are imported only by the online paths.
-    from geo.overpass import configure_osmnx
-
     configure_osmnx(cache, overpass_url=s.overpass_url or None,
                     nominatim_url=s.nominatim_url or None)
 
 
 def _place_polygon(s: Settings, cache: Path, downloads: list[dict]) -> shapely.Geometry:
-    import osmnx as ox
-
-    from geo.overpass import polygon_for_place  # online only: see _configure
-
+    ox = settings_of_osmnx()
     _configure(s, cache)
     try:
         polygon = polygon_for_place(s.place)
@@ -197,7 +190,7 @@ def _place_polygon(s: Settings, cache: Path, downloads: list[dict]) -> shapely.G
         raise DownloadError(f"{exc} (to work offline: --areas FILE --osm FILE.osm.pbf instead "
                             f"of --place)") from exc
     downloads.append({"what": f"boundary of {s.place!r} (Nominatim)",
-                      "url": ox.settings.nominatim_url, "cache": ox.settings.cache_folder,
+                      "url": ox.nominatim_url, "cache": ox.cache_folder,
                       "downloaded": _today(), "bounds": [round(b, 6) for b in polygon.bounds]})
     return polygon
 
@@ -205,10 +198,7 @@ def _place_polygon(s: Settings, cache: Path, downloads: list[dict]) -> shapely.G
 def _overpass_loader(place_polygon: shapely.Geometry | None, s: Settings, cache: Path,
                      manifest: dict) -> OsmLoader:
     def load(taxonomy: Mapping, crs: str, areas: gpd.GeoDataFrame):
-        import osmnx as ox
-
-        from geo.online import osm_from_polygon  # online only: see _configure
-
+        ox = settings_of_osmnx()
         if place_polygon is not None:
             polygon, over = place_polygon, f"the place {s.place!r}"
         else:
@@ -219,7 +209,7 @@ def _overpass_loader(place_polygon: shapely.Geometry | None, s: Settings, cache:
                                 buffer_m=s.osm_buffer_m)
         record = {"what": f"OpenStreetMap data (Overpass API) over {over} buffered by "
                           f"{s.osm_buffer_m:g} m",
-                  "url": ox.settings.overpass_url, "cache": ox.settings.cache_folder,
+                  "url": ox.overpass_url, "cache": ox.cache_folder,
                   "downloaded": _today(),
                   "bounds": [round(b, 6) for b in polygon.bounds]}
         manifest.setdefault("downloads", []).append(record)

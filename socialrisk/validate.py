@@ -29,6 +29,7 @@ from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from geo.csvtable import MAX_LISTED, read_table
 from geo.join import detect_code_column, listing, looks_like_lsoa, normalise_codes
+from risk.agreement import agreement
 from socialrisk import __version__
 from socialrisk.core import schema
 from socialrisk.core.errors import InputError, JoinError, shown
@@ -162,9 +163,6 @@ def validate(run: str | Path, against: str | Path, column: str, *, id_column: st
     table = read_table(against, keep_text=[id_column] if id_column else ())
     measure, join = _measure(table, column, id_column, areas[schema.AREA_ID], manifest,
                              against)
-    # scipy.stats (0.6 s to import) is needed by this command only, not by every CLI start
-    from risk.agreement import agreement
-
     score_ids = normalise_codes(areas[schema.AREA_ID])
     results: dict[str, Any] = {}
     for col in headline + domains:

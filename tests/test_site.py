@@ -190,3 +190,13 @@ def test_site_map_has_a_legend_for_the_walk_times_and_places():
     assert "Walking time from the site" in html
     assert "within 5 minutes&#x27; walk" in html or "within 5 minutes&#39; walk" in html
     assert "nearest place of each kind" in html and "the site" in html
+
+
+def test_every_base_map_zooms_in_quarter_steps():
+    """Fitted maps may zoom in quarter steps, so a study area fills its map (Leaflet's whole
+    steps drew the Isle of Wight in a third of it)."""
+    from socialrisk.maplayers import base_map
+    from socialrisk.webmap import map_html
+
+    html = map_html(base_map((-1.59, 50.57, -1.07, 50.77)))
+    assert '"zoomSnap": 0.25' in html

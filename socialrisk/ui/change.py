@@ -16,6 +16,7 @@ import math
 import pandas as pd
 import streamlit as st
 
+from geo.taxonomy import load_taxonomy
 from socialrisk.compare import compare_runs, read_run
 from socialrisk.core.errors import SocialRiskError
 from socialrisk.core.sanitize import csv_safe
@@ -69,12 +70,8 @@ def movers_table(top: list[dict]) -> pd.DataFrame:
 
 
 def _default_label(cat: str) -> str:
-    from geo.taxonomy import load_taxonomy
-
-    try:
-        return load_taxonomy()[cat].label
-    except Exception:  # a category of a custom taxonomy: its name in words
-        return str(cat).replace("_", " ").capitalize()
+    tax = load_taxonomy()  # a category of a custom taxonomy: its name in words
+    return tax[cat].label if cat in tax else str(cat).replace("_", " ").capitalize()
 
 
 def _whole(x) -> float | None:

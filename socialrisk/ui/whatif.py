@@ -87,7 +87,7 @@ def render(state) -> None:
     within = st.slider("'Within' line (minutes' walk)", 5, 20, 10, key="whatif_within")
     rows = p.snapped.amenity_rows[cat]
     am = p.amenities
-    fmap = close_fit(base_map(p))
+    fmap = base_map(p)
     if action == "Add a new one":
         location_input("whatif", p)
         point = st.session_state.get("whatif_point")
@@ -140,16 +140,6 @@ def render(state) -> None:
     st.caption(f"Map data {ATTR}.")
 
 
-def close_fit(fmap: folium.Map) -> folium.Map:
-    """Let the map's fitted view zoom in quarter steps, so the study area fills it.
-
-    Leaflet zooms in whole steps by default: an area a little too tall for the
-    next step is shown at half the size (the Isle of Wight in a third of the map).
-    """
-    fmap.options["zoom_snap"] = 0.25
-    return fmap
-
-
 def existing_markers(fmap: folium.Map, amenities, rows) -> None:
     """Grey markers of the existing places (``amenities`` rows ``rows``), name as tooltip."""
     for i in rows:
@@ -182,7 +172,7 @@ def change_map(p, res, labels: dict, areas: gpd.GeoDataFrame) -> folium.Map:
     """
     ch = res.changes
     cls = risk_change_class(ch)
-    fmap = close_fit(base_map(p))
+    fmap = base_map(p)
     lab = labels.get(res.category, res.category)
     walk = walk_min_column(res.category)
     moved = cls[cls != "unchanged"].index
