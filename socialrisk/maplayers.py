@@ -373,22 +373,23 @@ def add_choropleth(fmap: folium.Map, areas: gpd.GeoDataFrame, column: str, class
             show[c] = [format_value(c, v) for v in show[c].astype(float)]
         elif c != schema.AREA_ID:
             show[c] = show[c].astype(str).str.slice(0, 300)
-    show["_fill"] = [classes.colour_of(i) for i in range(len(show))]
-    show["_line"] = ["#000000" if (highlight is not None and a == highlight) else "#555555"
-                     for a in show[schema.AREA_ID]]
-    show["_weight"] = [3.5 if (highlight is not None and a == highlight) else 0.5
-                       for a in show[schema.AREA_ID]]
     # the tooltip shows the properties with innerHTML: escape every shown value
     # (a click handler gets area_id escaped too: html.unescape gives the id back)
     for c in cols:
         show[c] = [html_text(v) for v in show[c]]
+    # each area's style, by its (escaped) id: folium writes one style per distinct look
+    # into its style function, so no style is repeated in every feature's properties
+    # (2 MB of an England map)
+    style = {aid: {"fillColor": classes.colour_of(i),
+                   "color": "#000000" if raw == highlight else "#555555",
+                   "weight": 3.5 if raw == highlight else 0.5, "fillOpacity": 0.7}
+             for i, (aid, raw) in enumerate(zip(show[schema.AREA_ID], areas[schema.AREA_ID],
+                                                strict=True))}
     geojson = json.loads(show.to_json(na="null", drop_id=True))
     aliases = [html_text(indicator_label(c)) if c != schema.AREA_ID else "Area" for c in cols]
     layer = folium.GeoJson(
         geojson, name=html_text(name or classes.title),
-        style_function=lambda f: {"fillColor": f["properties"]["_fill"],
-                                  "color": f["properties"]["_line"],
-                                  "weight": f["properties"]["_weight"], "fillOpacity": 0.7},
+        style_function=lambda f: style[f["properties"][schema.AREA_ID]],
         highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(fields=cols, aliases=aliases, sticky=True),
     )

@@ -43,3 +43,27 @@ def test_no_layer_without_hotspots():
     fmap = build_map(a, gpd.GeoDataFrame({"category": pd.Series([], dtype=object)},
                                          geometry=[], crs="EPSG:4326"), {})
     assert add_hotspot_layers(fmap, a) == 0
+
+
+def test_choropleth_styles_by_area_without_style_properties():
+    """Each area's fill comes from its class and the chosen area is outlined; the styles
+    live in the style function, not repeated in every feature's properties."""
+    import json
+
+    import folium
+
+    from socialrisk.maplayers import add_choropleth
+    from socialrisk.maplegend import classify
+
+    a = gpd.read_file(IOW_LSOA).rename(columns={"lsoa11_code": "area_id"}).head(3)
+    a["isolation_risk_decile"] = [1, 10, None]
+    classes = classify(a["isolation_risk_decile"].astype(float), "isolation_risk_decile")
+    layer = add_choropleth(folium.Map(), a, "isolation_risk_decile", classes,
+                           highlight=a["area_id"].iloc[1], legend=False)
+    styles = [layer.style_function(f) for f in layer.data["features"]]
+    assert [s["fillColor"] for s in styles] == [classes.colour_of(i) for i in range(3)]
+    assert styles[0]["fillColor"] != styles[1]["fillColor"]
+    assert [s["weight"] for s in styles] == [0.5, 3.5, 0.5]
+    assert [s["color"] for s in styles] == ["#555555", "#000000", "#555555"]
+    props = json.dumps([f["properties"] for f in layer.data["features"]])
+    assert "fillColor" not in props and "_fill" not in props
