@@ -58,7 +58,7 @@ from risk.tiles import (
     tiling_is_exact,
     use_tiles,
 )
-from socialrisk.core.network import Attachments, WalkNetwork
+from socialrisk.core.network import Attachments, WalkNetwork, concat_attachments
 
 __all__ = ["BATCH_BYTES", "DEFAULT_WORKERS", "TILE_CELL_M", "TILE_FACTOR", "TILE_MIN_M",
            "TILE_MIN_NODES", "augmented_graph", "counts_within", "distances_within",
@@ -427,8 +427,9 @@ def counts_within(network: WalkNetwork, sources: Attachments | Sequence[Attachme
         base = group[batch[row]] * (nk * nt) + tgt
         idx = [base[cost <= t] + j * nt for j, t in enumerate(thr)]
         flat = np.concatenate(idx)
-        with lock:
-            np.add.at(counts, flat, 1)
+        ones = np.ones(flat.size, dtype=np.int64)  # an array, not the scalar 1: numpy's
+        with lock:                                  # fast path for ufunc.at
+            np.add.at(counts, flat, ones)
             if return_nearest:
                 np.minimum.at(near, group[batch[row]] * nt + tgt, cost)
 
@@ -439,15 +440,5 @@ def counts_within(network: WalkNetwork, sources: Attachments | Sequence[Attachme
 
 def _concat(sets: list[Attachments]) -> tuple[Attachments, np.ndarray]:
     """Source sets as one :class:`Attachments` (items renumbered in order) and each item's set."""
-    offsets = np.cumsum([0] + [a.n_items for a in sets])
-    att = Attachments(
-        item=np.concatenate([a.item + o for a, o in zip(sets, offsets, strict=False)]),
-        node=np.concatenate([a.node for a in sets]),
-        offset=np.concatenate([a.offset for a in sets]),
-        edge=np.concatenate([a.edge for a in sets]),
-        along=np.concatenate([a.along for a in sets]),
-        snap_m=np.concatenate([a.snap_m for a in sets]),
-        snapped=np.concatenate([a.snapped for a in sets]),
-    )
-    group = np.repeat(np.arange(len(sets)), [a.n_items for a in sets])
-    return att, group
+    att, starts = concat_attachments(sets)
+    return att, np.repeat(np.arange(len(sets)), np.diff(starts))
