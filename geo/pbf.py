@@ -7,16 +7,12 @@ One streaming read with pyosmium (libosmium) gives:
 * the walking network (:class:`socialrisk.core.network.WalkNetwork`), selected
   like osmnx's ``network_type="walk"`` and not simplified: every OSM node of a
   walkable way is a graph node and consecutive nodes are joined by an edge;
-* building footprints and residential land-use polygons (origins of trips), read
-  at the same time on a second core by GDAL (:mod:`geo.osm_polygons`): they are
-  most of an extract's polygons, too many to hand to Python one by one.
+* building footprints and residential land-use polygons (origins of trips).
 
-Only the objects with a key the taxonomy or the network needs reach Python
-(libosmium's key filters run in C++), and the taxonomy's value index rejects the
-rest with one look-up per key. Closed ways and multipolygon relations become
-polygons through libosmium's area assembler. Features whose geometry cannot be
-built (broken multipolygons, ways cut at the extract boundary) are never dropped
-silently: they are counted in :attr:`PbfData.skipped` and logged.
+Closed ways and multipolygon relations become polygons through libosmium's area
+assembler. Features whose geometry cannot be built (broken multipolygons, ways
+cut at the extract boundary) are never dropped silently: they are counted in
+:attr:`PbfData.skipped` and logged.
 """
 
 from __future__ import annotations
@@ -25,7 +21,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,21 +28,16 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import osmium
+import pandas as pd
 import shapely
 
-from geo.osm_polygons import (
-    BUILDING_COLUMNS,
-    RESIDENTIAL_COLUMNS,
-    missing_relations,
-    polygons_from_osm,
-    single_parts,
-)
 from geo.taxonomy import (
     Category,
     amenities_frame,
     category_counts,
     category_matcher,
     load_taxonomy,
+    parse_number,
     taxonomy_keys,
 )
 from socialrisk.core.errors import InputError
@@ -55,9 +45,8 @@ from socialrisk.core.network import WalkNetwork, network_from_edges
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BUILDING_COLUMNS", "RESIDENTIAL_COLUMNS", "PbfData", "amenities_from_pbf",
-           "buildings_from_pbf", "is_walkable", "network_from_pbf", "osm_timestamp", "read_pbf",
-           "residential_landuse_from_pbf"]
+BUILDING_COLUMNS: tuple[str, ...] = ("osm_type", "osm_id", "building", "levels", "geometry")
+RESIDENTIAL_COLUMNS: tuple[str, ...] = ("osm_type", "osm_id", "geometry")
 #: the skipped-geometry reasons of ``PbfData.skipped`` in words, for the log line
 _SKIPPED_WORDS = {
     "amenity_line": "amenity lines (missing node locations)",
@@ -150,9 +139,11 @@ def _as_taxonomy(taxonomy: Mapping[str, Category] | str | Path | None) -> Mappin
 
 def _polygons(wkb: list[bytes]) -> np.ndarray:
     """Shapely polygons from libosmium multipolygon WKB; single-part ones become Polygons."""
-    if not wkb:
-        return np.empty(0, dtype=object)
-    return single_parts(shapely.from_wkb(np.asarray(wkb, dtype=object)))
+    geoms = shapely.from_wkb(np.asarray(wkb, dtype=object)) if wkb else np.empty(0, dtype=object)
+    single = shapely.get_num_geometries(geoms) == 1
+    if single.any():
+        geoms[single] = shapely.get_geometry(geoms[single], 0)
+    return geoms
 
 
 class _Scan:
@@ -171,9 +162,11 @@ class _Scan:
         self.edge_u: list[int] = []
         self.edge_v: list[int] = []
         self.walk_ways = 0
-        # multipolygon relations of buildings / residential land use (read by GDAL)
-        self.bld_relations: set[int] = set()
-        self.res_relations: set[int] = set()
+        # buildings / residential: (osm_type, osm_id, building, levels, wkb)
+        self.bld: list[tuple[str, int, str, float, bytes]] = []
+        self.bld_expected: set[tuple[bool, int]] = set()
+        self.res: list[tuple[str, int, bytes]] = []
+        self.res_expected: set[tuple[bool, int]] = set()
         self.skipped: dict[str, int] = {}
 
     def skip(self, reason: str, n: int = 1) -> None:
@@ -196,26 +189,25 @@ def _scan(path: Path, taxonomy: Mapping[str, Category] | None, network: bool,
     s = _Scan()
     wkb = osmium.geom.WKBFactory()
     match = category_matcher(taxonomy) if taxonomy is not None else None
-    area_keys = set(taxonomy_keys(taxonomy)) if taxonomy is not None else set()
-    keys = area_keys | ({"highway"} if network else set())
-    rel_keys = area_keys | ({"building"} if buildings else set()) \
-        | ({"landuse"} if residential else set())
+    tax_keys = taxonomy_keys(taxonomy) if taxonomy is not None else frozenset()
+    area_keys = set(tax_keys)
+    if buildings:
+        area_keys.add("building")
+    if residential:
+        area_keys.add("landuse")
+    keys = set(area_keys) | ({"highway"} if network else set())
+    need_areas = bool(area_keys)
 
     fp = osmium.FileProcessor(str(path))
-    if area_keys:
+    if need_areas:
         fp = fp.with_areas(osmium.filter.KeyFilter(*sorted(area_keys)))
     else:
         fp = fp.with_locations()
-    # C++-side: nodes, ways and areas without a key we need, and relations without one, never
-    # reach Python (buildings are read by GDAL; only their relations are seen here)
-    nw = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA
-    fp = fp.with_filter(osmium.filter.KeyFilter(*sorted(keys or {"highway"})).enable_for(nw))
-    fp = fp.with_filter(osmium.filter.KeyFilter(*sorted(rel_keys or {"type"}))
-                        .enable_for(osmium.osm.RELATION))
+    fp = fp.with_filter(osmium.filter.KeyFilter(*sorted(keys)))
 
     for obj in fp:
         if obj.is_area():
-            _area(obj, s, wkb, match)
+            _area(obj, s, wkb, match, buildings, residential)
         elif obj.is_way():
             tags = obj.tags
             if network and "highway" in tags and is_walkable(tags):
@@ -230,6 +222,16 @@ def _scan(path: Path, taxonomy: Mapping[str, Category] | None, network: bool,
                                        wkb.create_linestring(obj)))
                     except (RuntimeError, osmium.InvalidLocationError):
                         s.skip("amenity_line")
+            if buildings and _is_building(tags):
+                if polygon:
+                    s.bld_expected.add((True, obj.id))
+                else:
+                    s.skip("building_not_closed")
+            if residential and tags.get("landuse") == "residential":
+                if polygon:
+                    s.res_expected.add((True, obj.id))
+                else:
+                    s.skip("residential_not_closed")
         elif obj.is_node():
             if match is not None and match(obj.tags):
                 loc = obj.location
@@ -243,9 +245,9 @@ def _scan(path: Path, taxonomy: Mapping[str, Category] | None, network: bool,
                 s.amen_rel_expected.add(obj.id)
             mp = tags.get("type") in ("multipolygon", "boundary")
             if buildings and mp and _is_building(tags):
-                s.bld_relations.add(obj.id)
+                s.bld_expected.add((False, obj.id))
             if residential and mp and tags.get("landuse") == "residential":
-                s.res_relations.add(obj.id)
+                s.res_expected.add((False, obj.id))
     return s
 
 
@@ -268,20 +270,31 @@ def _walk_way(way: Any, s: _Scan) -> None:
         prev = ref
 
 
-def _area(area: Any, s: _Scan, wkb: Any, match: Callable[[Any], list] | None) -> None:
+def _area(area: Any, s: _Scan, wkb: Any, match: Callable[[Any], list] | None,
+          buildings: bool, residential: bool) -> None:
     tags = area.tags
     from_way = area.from_way()
     if from_way and tags.get("area") == "no":
         return  # kept as a line by the way branch
-    if match is None or not match(tags):
-        return
+    osm_type = "way" if from_way else "relation"
     osm_id = area.orig_id()
+    amen_tags = dict(tags) if match is not None and match(tags) else None
+    bld = buildings and _is_building(tags)
+    res = residential and tags.get("landuse") == "residential"
+    if amen_tags is None and not bld and not res:
+        return
     try:
         geom = wkb.create_multipolygon(area)
     except (RuntimeError, osmium.InvalidLocationError):
         return  # counted as skipped: expected but never seen
-    s.amen.append(("way" if from_way else "relation", osm_id, dict(tags), "wkb", geom))
-    s.amen_area_seen.add((from_way, osm_id))
+    if amen_tags is not None:
+        s.amen.append((osm_type, osm_id, amen_tags, "wkb", geom))
+        s.amen_area_seen.add((from_way, osm_id))
+    if bld:
+        s.bld.append((osm_type, osm_id, tags.get("building"),
+                      parse_number(tags.get("building:levels")), geom))
+    if res:
+        s.res.append((osm_type, osm_id, geom))
 
 
 def _amenities(s: _Scan, taxonomy: Mapping[str, Category]) -> gpd.GeoDataFrame:
@@ -319,37 +332,45 @@ def _network(s: _Scan, path: Path, crs: str, keep: str) -> WalkNetwork:
     return net
 
 
-@dataclass(frozen=True)
-class _Polygons:
-    buildings: gpd.GeoDataFrame
-    residential: gpd.GeoDataFrame
+def _buildings(s: _Scan) -> gpd.GeoDataFrame:
+    seen = {(t == "way", i) for t, i, *_ in s.bld}
+    missing = len(s.bld_expected - seen)
+    if missing:
+        s.skip("building_polygon", missing)
+    df = pd.DataFrame({
+        "osm_type": pd.Series([r[0] for r in s.bld], dtype=object),
+        "osm_id": pd.Series([r[1] for r in s.bld], dtype=np.int64),
+        "building": pd.Series([r[2] for r in s.bld], dtype=object),
+        "levels": pd.Series([r[3] for r in s.bld], dtype=np.float64),
+    })
+    gdf = gpd.GeoDataFrame(df, geometry=_polygons([r[4] for r in s.bld]), crs="EPSG:4326")
+    return _sorted(gdf)
+
+
+def _residential(s: _Scan) -> gpd.GeoDataFrame:
+    seen = {(t == "way", i) for t, i, _ in s.res}
+    missing = len(s.res_expected - seen)
+    if missing:
+        s.skip("residential_polygon", missing)
+    df = pd.DataFrame({
+        "osm_type": pd.Series([r[0] for r in s.res], dtype=object),
+        "osm_id": pd.Series([r[1] for r in s.res], dtype=np.int64),
+    })
+    gdf = gpd.GeoDataFrame(df, geometry=_polygons([r[2] for r in s.res]), crs="EPSG:4326")
+    return _sorted(gdf)
+
+
+def _sorted(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if len(gdf) == 0:
+        return gdf
+    rank = gdf["osm_type"].map({"node": 0, "way": 1, "relation": 2}).to_numpy()
+    order = np.lexsort((gdf["osm_id"].to_numpy(), rank))
+    return gdf.iloc[order].reset_index(drop=True)
 
 
 def _run(path: str | Path, taxonomy: Mapping[str, Category] | None, network: bool,
-         buildings: bool, residential: bool) -> tuple[_Scan, _Polygons]:
-    """The libosmium pass, with GDAL reading buildings / land use on a second core."""
+         buildings: bool, residential: bool) -> _Scan:
     p = _check_path(path)
-    if not (buildings or residential):
-        return _scan_checked(p, taxonomy, network, False, False), _Polygons(*polygons_from_osm(
-            p, False, False)[:2])
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(polygons_from_osm, p, buildings, residential)
-        # a libosmium error names the problem first (the pool waits for GDAL on the way
-        # out, and GDAL's own error on the same file is then never asked for)
-        s = _scan_checked(p, taxonomy, network, buildings, residential)
-        bld, res, skipped = future.result()
-    for reason, n in skipped.items():
-        s.skip(reason, n)
-    for reason, expected, got in (("building_polygon", s.bld_relations, bld),
-                                  ("residential_polygon", s.res_relations, res)):
-        missing = missing_relations(expected, got)
-        if missing:
-            s.skip(reason, missing)
-    return s, _Polygons(bld, res)
-
-
-def _scan_checked(p: Path, taxonomy: Mapping[str, Category] | None, network: bool,
-                  buildings: bool, residential: bool) -> _Scan:
     try:
         return _scan(p, taxonomy, network, buildings, residential)
     except RuntimeError as exc:  # libosmium: unknown format, corrupt file, bad XML
@@ -385,15 +406,12 @@ def _log_skipped(path: Path, skipped: dict[str, int]) -> None:
 def read_pbf(path: str | Path,
              taxonomy: Mapping[str, Category] | str | Path | None = None,
              crs: str = "EPSG:27700", keep: str = "largest") -> PbfData:
-    """Read amenities, the walking network, buildings and residential land use.
-
-    One libosmium pass (amenities, network) and, at the same time on a second core,
-    one GDAL read of the polygons (buildings, residential land use).
+    """Read amenities, the walking network, buildings and residential land use in one pass.
 
     Parameters
     ----------
     path : str or Path
-        An OSM extract: ``.osm.pbf`` (or ``.osm`` XML).
+        An OSM extract: ``.osm.pbf`` (or ``.osm`` XML, ``.osm.bz2``, ...).
     taxonomy : dict of Category, path or None
         The amenity taxonomy (None: the default ``data/taxonomy.toml``).
     crs : str
@@ -418,10 +436,11 @@ def read_pbf(path: str | Path,
     t0 = time.perf_counter()
     tax = _as_taxonomy(taxonomy)
     p = Path(path)
-    s, polys = _run(p, tax, network=True, buildings=True, residential=True)
+    s = _run(p, tax, network=True, buildings=True, residential=True)
     amen = _amenities(s, tax)
     net = _network(s, p, crs, keep)
-    bld, res = polys.buildings, polys.residential
+    bld = _buildings(s)
+    res = _residential(s)
     seconds = time.perf_counter() - t0
     log.info("%s read in %.1f s: %d amenities, %d buildings, %d residential areas",
              p.name, seconds, len(amen), len(bld), len(res))
@@ -436,7 +455,7 @@ def amenities_from_pbf(path: str | Path,
                        ) -> gpd.GeoDataFrame:
     """The amenity table (:data:`~geo.taxonomy.AMENITY_COLUMNS`) of an OSM extract."""
     tax = _as_taxonomy(taxonomy)
-    s, _ = _run(path, tax, network=False, buildings=False, residential=False)
+    s = _run(path, tax, network=False, buildings=False, residential=False)
     amen = _amenities(s, tax)
     log.info("%s: %d amenities %s", Path(path).name, len(amen), category_counts(amen, tax))
     _log_skipped(Path(path), s.skipped)
@@ -445,23 +464,25 @@ def amenities_from_pbf(path: str | Path,
 
 def network_from_pbf(path: str | Path, crs: str, keep: str = "largest") -> WalkNetwork:
     """The unsimplified walking network of an OSM extract (osmnx ``"walk"`` selection)."""
-    s, _ = _run(path, None, network=True, buildings=False, residential=False)
+    s = _run(path, None, network=True, buildings=False, residential=False)
     _log_skipped(Path(path), s.skipped)
     return _network(s, Path(path), crs, keep)
 
 
 def buildings_from_pbf(path: str | Path) -> gpd.GeoDataFrame:
     """Every building footprint (``building=*`` except ``no``) of an OSM extract."""
-    s, polys = _run(path, None, network=False, buildings=True, residential=False)
+    s = _run(path, None, network=False, buildings=True, residential=False)
+    bld = _buildings(s)
     _log_skipped(Path(path), s.skipped)
-    return polys.buildings
+    return bld
 
 
 def residential_landuse_from_pbf(path: str | Path) -> gpd.GeoDataFrame:
     """The ``landuse=residential`` polygons of an OSM extract."""
-    s, polys = _run(path, None, network=False, buildings=False, residential=True)
+    s = _run(path, None, network=False, buildings=False, residential=True)
+    res = _residential(s)
     _log_skipped(Path(path), s.skipped)
-    return polys.residential
+    return res
 
 
 def osm_timestamp(path: str | Path) -> str:
