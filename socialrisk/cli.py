@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import ipaddress
 import logging
 import os
 import shutil
@@ -118,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "with Ctrl-C. With no --run: the Isle of Wight default.")
     a.add_argument("--run", metavar="DIR", help="output directory of a `socialrisk run` to open")
     a.add_argument("--port", type=_port, help="port to serve on (default: Streamlit's, 8501)")
-    a.add_argument("--address", default="127.0.0.1",
+    a.add_argument("--address", default="127.0.0.1", type=_address,
                    help="network address to serve on (default 127.0.0.1: this computer only; "
                         "0.0.0.0 shares the app with the whole network, and it has no login)")
     a.add_argument("--deprivation", action="append", metavar="CSV",
@@ -127,6 +128,18 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_parser(sub)
     history.add_parser(sub)
     return p
+
+
+def _address(text: str) -> str:
+    """``--address``: an IP address or ``localhost`` (argparse makes the error one line)."""
+    if text == "localhost":
+        return text
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be an IP address such as 127.0.0.1 (this computer) or 0.0.0.0 (every "
+            f"network interface), not {shown(text)}") from None
 
 
 def _port(text: str) -> int:

@@ -120,6 +120,13 @@ def test_a_bad_port_is_one_line(port, capsys):
     assert line.startswith("socialrisk: error: argument --port: must be a whole number")
 
 
+@pytest.mark.parametrize("address", ["999.1.1.1", "example.org", "", "127.0.0.1; rm -rf /"])
+def test_a_bad_address_is_one_line(address, capsys):
+    assert main(["app", f"--address={address}"]) == 2
+    line = _one_error_line(capsys)
+    assert line.startswith("socialrisk: error: argument --address: must be an IP address")
+
+
 # ------------------------------------------------------------------ running (a fake server)
 
 

@@ -178,3 +178,17 @@ def test_every_column_of_a_full_island_run_is_described(island_run):
     assert "worse than 100 %" not in text and "far from" not in text
     top = a.loc[a["isolation_risk_rank"] == 1, "isolation_risk_drivers"].item()
     assert "of the 89 areas" in top or "% of areas" in top
+
+
+def test_table_header_help_makes_outside_labels_literal():
+    """A column's hover help is Markdown in Streamlit: a category label from a run's
+    taxonomy must not become a link or a remote image there."""
+    import pandas as pd
+
+    from socialrisk.ui.tables import human_table
+
+    evil = "[Click](https://evil.example) ![t](https://evil.example/t.png)"
+    _, config = human_table(pd.DataFrame({"gp_walk_min": [1.0]}), {"gp": evil})
+    (help_text,) = [c["help"] for c in config.values()]
+    assert "\\[Click\\]\\(https\\:" in help_text
+    assert "[Click](" not in help_text and "![t](" not in help_text

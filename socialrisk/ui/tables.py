@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from socialrisk.columns import column_info, describe_column
+from socialrisk.ui.site import md_text
 
 #: column kind (socialrisk.columns_data) -> (decimals kept, st.column_config format)
 _FORMATS: dict[str, tuple[int | None, str]] = {
@@ -48,7 +49,9 @@ def human_table(frame: pd.DataFrame, labels: Mapping[str, str] | None = None
     config: dict[str, object] = {}
     for col in frame.columns:
         label, _unit, about = describe_column(col, labels)
-        about = about or None  # the header's hover text: the data dictionary's meaning
+        # the header's hover text (Markdown): the data dictionary's meaning, whose category
+        # labels come from the run's taxonomy: outside text, made literal
+        about = md_text(about) if about else None
         if label in out.columns:  # two columns with the same words: tell them apart
             label = f"{label} ({col})"
         info = column_info(col, labels)

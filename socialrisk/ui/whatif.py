@@ -289,7 +289,7 @@ def _show(res, labels: dict, r, p=None) -> None:
             "Area": st.column_config.TextColumn(width=86),
             "Name": st.column_config.TextColumn(width=118),
             "Minutes before": num(format="%.2f", width=100,
-                                  help=f"Walk to the nearest {in_text(lab)}"),
+                                  help=md_text(f"Walk to the nearest {in_text(lab)}")),
             "Minutes after": num(format="%.2f", width=90),
             "Change": num(format="%+.2f", width=64, help="Minutes; below 0: a shorter walk"),
             "Risk before": num(format="%.2f", width=82,
