@@ -172,3 +172,21 @@ def test_share_beyond():
     assert s.to_dict() == {1: pytest.approx(3 / 4), 2: 0.0}
     with pytest.raises(ValueError):
         share_beyond(dist, 800, area, -weight)
+
+
+def test_grouped_searches_equal_one_search_per_category(iow_prepared, monkeypatch):
+    """The access stage searches from several categories' amenities at once, in groups of
+    at most SEARCH_GROUP_ITEMS: any grouping gives exactly the per-category answers."""
+    from socialrisk import stages
+
+    p, _ = iow_prepared
+    params = stages.access_params(p.settings)
+    kw = {"supplies": {}, "have_pop": False, "quiet": True}
+    together, _, _ = stages.origin_access_all(p.network, p.snapped, p.origins, p.taxonomy,
+                                              params, **kw)
+    monkeypatch.setattr(stages, "SEARCH_GROUP_ITEMS", 1)  # every category alone
+    assert all(len(g) == 1 for g in stages._search_groups(list(p.taxonomy), p.snapped))
+    alone, _, _ = stages.origin_access_all(p.network, p.snapped, p.origins, p.taxonomy,
+                                           params, **kw)
+    pd.testing.assert_frame_equal(together, alone)
+    assert together.shape[0] == len(p.origins) and together.notna().any().all()
