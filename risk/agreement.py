@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["agreement", "bootstrap_rho", "spearman"]
 
+
 def _stats():
     """scipy.stats, imported on first use: 0.6 s that only ``socialrisk validate`` needs,
     not every start of the CLI (which imports this module for its sub-command)."""

@@ -226,7 +226,7 @@ def app_command(args: argparse.Namespace, script: str | Path | None = None) -> l
     cmd = [sys.executable, "-m", "streamlit", "run", str(script or app_script()),
            "--server.maxUploadSize", str(MAX_UPLOAD_BYTES // (1024 * 1024)),
            "--server.headless", "true",
-           "--server.address", getattr(args, "address", None) or "127.0.0.1"]
+           "--server.address", args.address]
     if args.port is not None:
         cmd += ["--server.port", str(args.port)]
     cmd.append("--")

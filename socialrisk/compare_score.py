@@ -171,7 +171,7 @@ def why_changed(contrib_b: pd.DataFrame, contrib_a: pd.DataFrame, n: int = 2, *,
     names = list(d.columns)
     if labels is None:
         labels = {k: c.label for k, c in load_taxonomy().items()}
-    words = {c: _indicator_words(c, labels, indicator_label) for c in names}
+    words = {c: _indicator_words(c, labels) for c in names}
 
     def values(t: pd.DataFrame | None, c: str) -> np.ndarray | None:
         if t is None or c not in t.columns:
@@ -209,7 +209,7 @@ def _points(v: float) -> str:
     return f"{v:+.2f} points" if abs(v) >= 0.005 else "less than 0.01 points"
 
 
-def _indicator_words(column: str, labels: dict[str, str], indicator_label) -> str:
+def _indicator_words(column: str, labels: dict[str, str]) -> str:
     """An indicator's label inside a sentence: no unit in brackets, lower-case start.
 
     An indicator of a category the labels do not know says the category's name

@@ -69,9 +69,9 @@ def movers_table(top: list[dict]) -> pd.DataFrame:
     })
 
 
-def _default_label(cat: str) -> str:
-    tax = load_taxonomy()  # a category of a custom taxonomy: its name in words
-    return tax[cat].label if cat in tax else str(cat).replace("_", " ").capitalize()
+def _category_label(cat: str, labels: dict[str, str], default: dict[str, str]) -> str:
+    """The run's label, else the default taxonomy's, else the category's name in words."""
+    return labels.get(cat) or default.get(cat) or str(cat).replace("_", " ").capitalize()
 
 
 def _whole(x) -> float | None:
@@ -145,9 +145,10 @@ def render(state) -> None:
     st.subheader(f"Population within {s['before']['within_min']:g} minutes' walk")
     rows = []
     labels = getattr(state, "labels", {}) or {}
+    default = {k: c.label for k, c in load_taxonomy().items()}
     for cat, rb in s["before"]["categories"].items():
         ra = s["after"]["categories"].get(cat, {})
-        rows.append({"Kind of place": labels.get(cat) or _default_label(cat),
+        rows.append({"Kind of place": _category_label(cat, labels, default),
                      "People before": _whole(rb.get("population_within")),
                      "People after": _whole(ra.get("population_within")),
                      "Share before": _pct(rb.get("share_within")),

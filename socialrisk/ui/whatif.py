@@ -282,8 +282,7 @@ def _show(res, labels: dict, r, p=None) -> None:
         st.info(f"No area's walk or risk changes by as much as the table shows (0.01 minutes "
                 f"or 0.01 risk points): {tiny} area(s) change by less; they are in the CSV.")
     else:
-        people = (f"Newly within {res.within_min:g} min" if res.kind == "add"
-                  else f"Now beyond {res.within_min:g} min")
+        people = people_header(res)
         num = st.column_config.NumberColumn
         st.dataframe(table, hide_index=True, width="stretch", column_config={
             "Area": st.column_config.TextColumn(width=86),
@@ -339,6 +338,12 @@ def _areas(n: int) -> str:
     return "No area" if n == 0 else "1 area" if n == 1 else f"{n:,} areas"
 
 
+def people_header(res) -> str:
+    """The changes table's people column: newly within reach (add) or now beyond (remove)."""
+    return (f"Newly within {res.within_min:g} min" if res.kind == "add"
+            else f"Now beyond {res.within_min:g} min")
+
+
 def changes_table(show: pd.DataFrame, res) -> tuple[pd.DataFrame, int]:
     """The table of changed areas, and how many changed areas it leaves out.
 
@@ -374,8 +379,7 @@ def changes_table(show: pd.DataFrame, res) -> tuple[pd.DataFrame, int]:
         "Risk after": risk[f"{ISOLATION_RISK}_new"][seen],
         "Decile before": s[dec_old],
         "Decile after": s[dec_new],
-        (f"Newly within {res.within_min:g} min" if res.kind == "add"
-         else f"Now beyond {res.within_min:g} min"): people[seen],
+        people_header(res): people[seen],
     })
     table = table.iloc[np.argsort(-table["Change"].abs().fillna(0).to_numpy(), kind="stable")]
     return table, int(len(show) - seen.sum())
