@@ -7,8 +7,8 @@ nodes, and the pairs found are accumulated with ``np.add.at`` under a lock, so
 two threads give about 1.3x. Here one function compiled with numba
 (``nogil=True``) does it all per source item:
 
-1. a binary-heap Dijkstra from the source's attachments (offsets as start
-   distances), up to ``cutoff``, on the whole network CSR. Per-worker scratch
+1. a binary-heap Dijkstra (lazy deletion) from the source's attachments
+   (offsets as start distances), up to ``cutoff``, on the whole network CSR. Per-worker scratch
    arrays are marked with a *stamp* per source, so nothing is re-initialised and
    the cost follows the nodes reached, not the network size;
 2. every target attachment on a settled node gives ``d[node] + offset``; the
@@ -75,13 +75,17 @@ def _kernel():
 
 def _count_sources(items, groups, indptr, indices, weights, s_first, s_node, s_off,
                    t_first, t_item, t_off, d_first, d_tgt, d_cost, cutoff, thr,
-                   counts, near, do_near, single, group_base, dist, seen, pos, heap_d, heap_n,
+                   counts, near, do_near, single, group_base, dist, seen, heap_d, heap_n,
                    best, tseen, touched, stamp):
     """Count the target items within each threshold of every source in ``items``.
 
     ``counts[g - group_base, j, t]`` and (with ``do_near``) ``near[g - group_base, t]`` are
     updated for the source's set ``g = groups[k]``. ``single``: every target item has one
     attachment. Returns the last stamp used.
+
+    Dijkstra with a binary heap and lazy deletion: a node is pushed again when its
+    distance drops, and an entry popped with more than the node's distance is stale.
+    ``dist[v]`` is valid while ``seen[v] == stamp``.
     """
     nthr = thr.shape[0]
     for k in range(items.shape[0]):
@@ -89,40 +93,30 @@ def _count_sources(items, groups, indptr, indices, weights, s_first, s_node, s_o
         g = groups[k] - group_base
         stamp += 1
         size = 0
-        # start: the source's attachments, smallest offset per node
         for a in range(s_first[s], s_first[s + 1]):
             v = s_node[a]
             nd = s_off[a]
-            if nd > cutoff:
+            if nd > cutoff or (seen[v] == stamp and nd >= dist[v]):
                 continue
-            if seen[v] != stamp:
-                seen[v] = stamp
-                dist[v] = nd
-                i = size
-                size += 1
-            elif pos[v] >= 0 and nd < dist[v]:
-                dist[v] = nd
-                i = pos[v]
-            else:
-                continue
+            seen[v] = stamp
+            dist[v] = nd
+            i = size
+            size += 1
             while i > 0:  # sift up
                 p = (i - 1) >> 1
                 if heap_d[p] <= nd:
                     break
                 heap_d[i] = heap_d[p]
                 heap_n[i] = heap_n[p]
-                pos[heap_n[i]] = i
                 i = p
             heap_d[i] = nd
             heap_n[i] = v
-            pos[v] = i
         ntouch = 0
         # one attachment per target and no same-edge pair from this source: count on settling
         direct = single and d_first[s] == d_first[s + 1]
         while size > 0:
             u = heap_n[0]
             du = heap_d[0]
-            pos[u] = -1
             size -= 1
             if size > 0:  # move the last entry to the root and sift down
                 ld = heap_d[size]
@@ -138,11 +132,11 @@ def _count_sources(items, groups, indptr, indices, weights, s_first, s_node, s_o
                         break
                     heap_d[i] = heap_d[c]
                     heap_n[i] = heap_n[c]
-                    pos[heap_n[i]] = i
                     i = c
                 heap_d[i] = ld
                 heap_n[i] = ln
-                pos[ln] = i
+            if du > dist[u]:
+                continue  # stale entry
             # targets on the settled node
             for a in range(t_first[u], t_first[u + 1]):
                 cost = du + t_off[a]
@@ -161,33 +155,24 @@ def _count_sources(items, groups, indptr, indices, weights, s_first, s_node, s_o
                         ntouch += 1
                     elif cost < best[t]:
                         best[t] = cost
-            # relax the edges
-            for e in range(indptr[u], indptr[u + 1]):
+            for e in range(indptr[u], indptr[u + 1]):  # relax the edges
                 v = indices[e]
                 nd = du + weights[e]
-                if nd > cutoff:
+                if nd > cutoff or (seen[v] == stamp and nd >= dist[v]):
                     continue
-                if seen[v] != stamp:
-                    seen[v] = stamp
-                    dist[v] = nd
-                    i = size
-                    size += 1
-                elif pos[v] >= 0 and nd < dist[v]:
-                    dist[v] = nd
-                    i = pos[v]
-                else:
-                    continue
+                seen[v] = stamp
+                dist[v] = nd
+                i = size
+                size += 1
                 while i > 0:
                     p = (i - 1) >> 1
                     if heap_d[p] <= nd:
                         break
                     heap_d[i] = heap_d[p]
                     heap_n[i] = heap_n[p]
-                    pos[heap_n[i]] = i
                     i = p
                 heap_d[i] = nd
                 heap_n[i] = v
-                pos[v] = i
         # same-edge direct pairs (costs already within the cutoff)
         for a in range(d_first[s], d_first[s + 1]):
             t = d_tgt[a]
@@ -288,6 +273,8 @@ def count_within_compiled(csr, items: np.ndarray, groups: np.ndarray, s_first: n
         for g in np.unique(groups[a:b]):
             owner.setdefault(int(g), set()).add(w)
     merge = threading.Lock()
+    # heap entries: at most one push per improving relaxation (pages are allocated as used)
+    cap = indices.size + int(np.diff(s_first).max(initial=0)) + 1
 
     def run(w: int) -> None:
         a, b = parts[w]
@@ -295,9 +282,8 @@ def count_within_compiled(csr, items: np.ndarray, groups: np.ndarray, s_first: n
         # and np.zeros leave untouched pages unallocated, so the heap costs what it holds
         dist = np.empty(n, dtype=np.float64)
         seen = np.zeros(n, dtype=ix)
-        pos = np.empty(n, dtype=ix)
-        heap_d = np.empty(n, dtype=np.float64)
-        heap_n = np.empty(n, dtype=ix)
+        heap_d = np.empty(cap, dtype=np.float64)
+        heap_n = np.empty(cap, dtype=ix)
         best = np.empty(nt, dtype=np.float64)
         tseen = np.zeros(nt, dtype=ix)
         touched = np.empty(nt, dtype=ix)
@@ -315,7 +301,7 @@ def count_within_compiled(csr, items: np.ndarray, groups: np.ndarray, s_first: n
             stamp = kernel(items[lo:hi], groups[lo:hi], indptr, indices, weights, s_first,
                            s_node, s_off, t_first, t_item, t_off, d_first, d_tgt, d_cost,
                            float(cutoff), thr, c_out, n_out, do_near, single, base, dist,
-                           seen, pos, heap_d, heap_n, best, tseen, touched, stamp)
+                           seen, heap_d, heap_n, best, tseen, touched, stamp)
             if shared:
                 with merge:
                     counts[g] += c_out[0]
