@@ -54,10 +54,13 @@ SVG = '"><svg onload=window.__pwned=1>'
 QUOTE = "'-alert(1)-'"
 JS_URL = "javascript:window.__pwned=1"
 MD_LINK = "[click me](javascript:window.__pwned=1)"
-PAYLOADS = [IMG, SCRIPT, TEMPLATE, SVG, QUOTE]
+#: branca renders a map's script as a Jinja template again: this must stay text
+JINJA = "{{ 'jinja' ~ '-ran' }}{% if true %}{{ 'jinja-if' ~ '-ran' }}{% endif %}"
+PAYLOADS = [IMG, SCRIPT, TEMPLATE, SVG, QUOTE, JINJA]
 NORMAL = ["St Mary's Church", "Fish & Chips"]
 #: what must never be in a page as it is (after undoing JSON's \u escapes)
-RAW = ["<img src=x", "<script>window", "${window", "<svg onload", "'-alert(1)-'", "javascript:"]
+RAW = ["<img src=x", "<script>window", "${window", "<svg onload", "'-alert(1)-'", "javascript:",
+       "jinja-ran", "jinja-if-ran"]
 
 HOSTILE_LABELS = {"gp": f"GP {IMG} surgery", "library": f"Library {TEMPLATE}",
                   "pharmacy": f"Pharmacy {QUOTE}", "cafe_pub": f"Cafe {SCRIPT}",

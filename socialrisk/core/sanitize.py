@@ -19,7 +19,11 @@ import pandas as pd
 #: "CSV Injection"): a cell starting with one of them is prefixed with ``'``
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
-_JS_TEMPLATE = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+#: the backtick, ``$`` and backslash end or interpolate a JavaScript template string; the
+#: braces start Jinja syntax (``{{ }}``, ``{% %}``), which branca runs when it renders a
+#: folium map's script a second time (an unsandboxed template: code on the machine)
+_JS_TEMPLATE = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;",
+                              "{": "&#123;", "}": "&#125;"})
 
 
 def html_text(value: Any) -> str:
@@ -27,7 +31,9 @@ def html_text(value: Any) -> str:
 
     ``& < > " '`` become entities (``html.escape``), and so do the backtick,
     ``$`` and the backslash, which would otherwise end or interpolate a
-    JavaScript template string (folium binds tooltips as `` `...` ``).
+    JavaScript template string (folium binds tooltips as `` `...` ``), and the
+    braces, which branca would run as Jinja when it renders a map's script
+    again (``{{ 6*7 }}`` in an OSM name would become 42, or run any code).
     None and NaN become an empty string.
 
     Examples
@@ -35,7 +41,9 @@ def html_text(value: Any) -> str:
     >>> html_text('<img src=x onerror="alert(1)">')
     '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
     >>> html_text("`${document.cookie}`")
-    '&#96;&#36;{document.cookie}&#96;'
+    '&#96;&#36;&#123;document.cookie&#125;&#96;'
+    >>> html_text("{{ 6*7 }}")
+    '&#123;&#123; 6*7 &#125;&#125;'
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
