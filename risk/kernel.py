@@ -26,7 +26,7 @@ worker. A set that lies wholly in one part is written in place; a set split
 between parts is counted in a private buffer and added under a lock. So
 workers never write the same cell at once, and two cores give close to 2x.
 
-numba compiles the function on first use in each process (about 1-2 s; its
+numba compiles the function on first use in each process (about 1.1 s; its
 on-disk cache is not used, as it loads pickles), so :mod:`risk.engine` uses
 this kernel by default only for large searches (``COMPILED_MIN_SOURCES``) or
 once it is compiled in the process.
@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 #: searches from at least this many source items use the compiled kernel by default: below,
-#: compiling (about 1.5 s once per process) costs more than it saves (measured: 10,306 sources
+#: compiling (about 1.1 s once per process) costs more than it saves (measured: 10,306 sources
 #: on 300k nodes take 1.35 s with csgraph; 34,489 on 1M nodes 5.7 s, against 2.7 s compiled)
 COMPILED_MIN_SOURCES = 20_000
 
