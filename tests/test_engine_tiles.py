@@ -92,25 +92,27 @@ def test_tiles_are_refused_when_an_edge_is_shorter_than_its_straight_line():
     assert auto.cost.tolist() == [0.0, 10.0, 110.0]
 
 
-@pytest.mark.slow
-def test_tiled_equals_untiled_on_isle_of_wight_real_amenities_and_buildings():
+def iow_sets(every: int, cats: list[str] | None = None):
+    """The real Isle of Wight network, its amenities of ``cats`` (all: None) snapped per
+    category, and every ``every``-th real building's centroid as an origin."""
     pbf = pytest.importorskip("geo.pbf")
     if not IOW_PBF.is_file():
         pytest.skip("Isle of Wight PBF missing")
     data = pbf.read_pbf(IOW_PBF)
     net = data.network
-    assert tiling_is_exact(net)
     amen = data.amenities.to_crs(net.crs)
-    bld = data.buildings.to_crs(net.crs)
-    # real buildings as origins: every 10th building's centroid
-    c = bld.geometry.iloc[::10].centroid
+    c = data.buildings.to_crs(net.crs).geometry.iloc[::every].centroid
     origins = pts(net, np.column_stack([c.x, c.y]), 250)
-    cats = ["gp", "green_space", "transit_stop"]
-    sets = []
-    for cat in cats:
-        sel = amen[amen["category"] == cat]
-        sets.append(snap_geometries(net, sel.geometry.to_numpy(), 250,
-                                    edge_access=(cat == "green_space")))
+    sets = [snap_geometries(net, amen[amen["category"] == cat].geometry.to_numpy(), 250,
+                            edge_access=(cat == "green_space"))
+            for cat in (cats or sorted(amen["category"].unique()))]
+    return net, sets, origins
+
+
+@pytest.mark.slow
+def test_tiled_equals_untiled_on_isle_of_wight_real_amenities_and_buildings():
+    net, sets, origins = iow_sets(10, ["gp", "green_space", "transit_stop"])
+    assert tiling_is_exact(net)
     for s in sets:
         _same(distances_within(net, s, origins, 1200.0, tiled=False),
               distances_within(net, s, origins, 1200.0, tiled=True))

@@ -13,9 +13,8 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
-from conftest import IOW_PBF
 from test_engine import pts, random_planar_network, reference_graph
-from test_engine_tiles import _spread_planar
+from test_engine_tiles import _spread_planar, iow_sets
 from test_snap import make_network, path5
 
 from risk import kernel
@@ -140,17 +139,7 @@ def test_parts_split_the_sources_evenly():
 
 @pytest.mark.slow
 def test_compiled_equals_csgraph_on_isle_of_wight():
-    pbf = pytest.importorskip("geo.pbf")
-    if not IOW_PBF.is_file():
-        pytest.skip("Isle of Wight PBF missing")
-    data = pbf.read_pbf(IOW_PBF)
-    net = data.network
-    amen = data.amenities.to_crs(net.crs)
-    c = data.buildings.to_crs(net.crs).geometry.iloc[::5].centroid
-    origins = pts(net, np.column_stack([c.x, c.y]), 250)
-    sets = [snap_geometries(net, amen[amen["category"] == cat].geometry.to_numpy(), 250,
-                            edge_access=(cat == "green_space"))
-            for cat in sorted(amen["category"].unique())]
+    net, sets, origins = iow_sets(5)
     want = counts_within(net, sets, origins, [800.0, 1200.0], return_nearest=True,
                          kernel="csgraph")
     got = counts_within(net, sets, origins, [800.0, 1200.0], return_nearest=True,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import json
-import shutil
 import time
 
 import geopandas as gpd
@@ -20,6 +19,7 @@ import pytest
 import shapely
 from conftest import IOW_LSOA
 from shapely.geometry import MultiPolygon, Point, Polygon
+from test_html_hostile import _open, driver  # noqa: F401  (the Chromium fixture)
 
 from socialrisk.core.sanitize import html_text
 from socialrisk.mapgeometry import (
@@ -39,14 +39,6 @@ from socialrisk.mapgeometry import (
     grid_decimals,
     js_literal,
 )
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-try:
-    import selenium  # noqa: F401
-    HAVE_SELENIUM = True
-except ImportError:
-    HAVE_SELENIUM = False
 
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = "</script><script>alert(1)</script>"
@@ -282,9 +274,6 @@ def test_layer_works_without_style_and_with_other_options():
 
 # ---------------------------------------------------------------- browser
 
-_INIT = ("window.__alerts = 0; window.alert = window.confirm = window.prompt = "
-         "function () { window.__alerts += 1; };")
-
 _READ = """
 const layer = Object.keys(window).map(k => window[k])
   .find(v => v instanceof L.GeoJSON && v.getLayers().length > 1);
@@ -306,41 +295,9 @@ return JSON.stringify(out);
 """
 
 
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    if CHROMIUM is None or CHROMEDRIVER is None or not HAVE_SELENIUM:
-        pytest.skip("needs chromium, chromium-driver and selenium "
-                    "(apt-get install -y chromium chromium-driver; pip install selenium)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-sync",
-                "--disable-component-update", "--window-size=1200,900",
-                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        opts.add_argument(arg)
-    d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    d.set_script_timeout(60)
-    d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _INIT})
-    yield d
-    d.quit()
-
-
-def _open(d, path) -> None:
-    d.get(path.as_uri())
-    for _ in range(200):
-        if d.execute_script("return document.readyState") == "complete":
-            break
-        time.sleep(0.05)
-    time.sleep(0.3)
-
-
 @pytest.mark.browser
 @pytest.mark.slow
-def test_page_decodes_the_same_areas_and_shows_hostile_ids_as_text(driver, tmp_path):
+def test_page_decodes_the_same_areas_and_shows_hostile_ids_as_text(driver, tmp_path):  # noqa: F811
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
