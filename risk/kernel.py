@@ -93,78 +93,56 @@ def _count_sources(items, groups, indptr, indices, weights, s_first, s_node, s_o
         g = groups[k] - group_base
         stamp += 1
         size = 0
-        for a in range(s_first[s], s_first[s + 1]):
-            v = s_node[a]
-            nd = s_off[a]
-            if nd > cutoff or (seen[v] == stamp and nd >= dist[v]):
-                continue
-            seen[v] = stamp
-            dist[v] = nd
-            i = size
-            size += 1
-            while i > 0:  # sift up
-                p = (i - 1) >> 1
-                if heap_d[p] <= nd:
-                    break
-                heap_d[i] = heap_d[p]
-                heap_n[i] = heap_n[p]
-                i = p
-            heap_d[i] = nd
-            heap_n[i] = v
         ntouch = 0
         # one attachment per target and no same-edge pair from this source: count on settling
         direct = single and d_first[s] == d_first[s + 1]
-        while size > 0:
-            u = heap_n[0]
-            du = heap_d[0]
-            size -= 1
-            if size > 0:  # move the last entry to the root and sift down
-                ld = heap_d[size]
-                ln = heap_n[size]
-                i = 0
-                while True:
-                    c = 2 * i + 1
-                    if c >= size:
-                        break
-                    if c + 1 < size and heap_d[c + 1] < heap_d[c]:
-                        c += 1
-                    if heap_d[c] >= ld:
-                        break
-                    heap_d[i] = heap_d[c]
-                    heap_n[i] = heap_n[c]
-                    i = c
-                heap_d[i] = ld
-                heap_n[i] = ln
-            if du > dist[u]:
-                continue  # stale entry
-            # targets on the settled node
-            for a in range(t_first[u], t_first[u + 1]):
-                cost = du + t_off[a]
-                if cost <= cutoff:
+        u = -1  # first the source itself, whose attachments are its edges
+        du = 0.0
+        while True:
+            # targets reached: the source's same-edge pairs (costs within the cutoff), then
+            # the targets on each settled node
+            if u < 0:
+                lo, hi = s_first[s], s_first[s + 1]
+                t_lo, t_hi = d_first[s], d_first[s + 1]
+            else:
+                lo, hi = indptr[u], indptr[u + 1]
+                t_lo, t_hi = t_first[u], t_first[u + 1]
+            for a in range(t_lo, t_hi):
+                if u < 0:
+                    t = d_tgt[a]
+                    cost = d_cost[a]
+                else:
                     t = t_item[a]
-                    if direct:  # the target's only way in: its cost is final, count it now
-                        for j in range(nthr):
-                            if cost <= thr[j]:
-                                counts[g, j, t] += 1
-                        if do_near and cost < near[g, t]:
-                            near[g, t] = cost
-                    elif tseen[t] != stamp:
-                        tseen[t] = stamp
-                        best[t] = cost
-                        touched[ntouch] = t
-                        ntouch += 1
-                    elif cost < best[t]:
-                        best[t] = cost
-            for e in range(indptr[u], indptr[u + 1]):  # relax the edges
-                v = indices[e]
-                nd = du + weights[e]
+                    cost = du + t_off[a]
+                if cost > cutoff:
+                    continue
+                if direct:  # the target's only way in: its cost is final, count it now
+                    for j in range(nthr):
+                        if cost <= thr[j]:
+                            counts[g, j, t] += 1
+                    if do_near and cost < near[g, t]:
+                        near[g, t] = cost
+                elif tseen[t] != stamp:
+                    tseen[t] = stamp
+                    best[t] = cost
+                    touched[ntouch] = t
+                    ntouch += 1
+                elif cost < best[t]:
+                    best[t] = cost
+            for e in range(lo, hi):  # relax the edges
+                if u < 0:
+                    v = s_node[e]
+                    nd = s_off[e]
+                else:
+                    v = indices[e]
+                    nd = du + weights[e]
                 if nd > cutoff or (seen[v] == stamp and nd >= dist[v]):
                     continue
                 seen[v] = stamp
                 dist[v] = nd
                 i = size
                 size += 1
-                while i > 0:
+                while i > 0:  # sift up
                     p = (i - 1) >> 1
                     if heap_d[p] <= nd:
                         break
@@ -173,17 +151,34 @@ def _count_sources(items, groups, indptr, indices, weights, s_first, s_node, s_o
                     i = p
                 heap_d[i] = nd
                 heap_n[i] = v
-        # same-edge direct pairs (costs already within the cutoff)
-        for a in range(d_first[s], d_first[s + 1]):
-            t = d_tgt[a]
-            cost = d_cost[a]
-            if tseen[t] != stamp:
-                tseen[t] = stamp
-                best[t] = cost
-                touched[ntouch] = t
-                ntouch += 1
-            elif cost < best[t]:
-                best[t] = cost
+            u = -1  # the next node to settle: pop until an entry is current
+            while size > 0:
+                pn = heap_n[0]
+                pd = heap_d[0]
+                size -= 1
+                if size > 0:  # move the last entry to the root and sift down
+                    ld = heap_d[size]
+                    ln = heap_n[size]
+                    i = 0
+                    while True:
+                        c = 2 * i + 1
+                        if c >= size:
+                            break
+                        if c + 1 < size and heap_d[c + 1] < heap_d[c]:
+                            c += 1
+                        if heap_d[c] >= ld:
+                            break
+                        heap_d[i] = heap_d[c]
+                        heap_n[i] = heap_n[c]
+                        i = c
+                    heap_d[i] = ld
+                    heap_n[i] = ln
+                if pd <= dist[pn]:  # a stale entry carries more than the node's distance
+                    u = pn
+                    du = pd
+                    break
+            if u < 0:
+                break
         for i in range(ntouch):
             t = touched[i]
             cost = best[t]
