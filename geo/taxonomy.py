@@ -345,8 +345,8 @@ def category_matcher(taxonomy: Mapping[str, Category],
         candidates: set[int] = set()
         # pyosmium's TagList.get wraps a C++ look-up in a Python method with checks; call the
         # look-up itself when it is there (half the cost of matching, once per OSM object)
-        raw = getattr(tags, "_pyosmium_data", None)
-        get = raw.tags_get_value_by_key if raw is not None else tags.get
+        get = getattr(getattr(tags, "_pyosmium_data", None), "tags_get_value_by_key",
+                      None) or tags.get
         for key, values, any_cats in items:
             value = get(key, None)
             if value is None or not isinstance(value, str):

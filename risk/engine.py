@@ -211,6 +211,8 @@ class _TargetIndex:
         self.nt = targets.n_items
         # one attachment per item: (source, target) pairs from one batch are unique
         self.single = bool(np.all(np.bincount(targets.item, minlength=1) <= 1))
+        # ... and one target per node: a reached node gives one pair (else all its targets)
+        self.one_per_node = self.single and bool(np.all(self.first[1:] - self.first[:-1] <= 1))
         direct = _same_edge_pairs(sources, targets)
         direct = direct[direct["cost"] <= cutoff].sort_values("source", kind="stable")
         self.d_src = direct["source"].to_numpy(np.int64)
@@ -230,7 +232,7 @@ class _TargetIndex:
         r, nd_local = np.nonzero(reached)
         nd = nd_local if nodes is None else nodes[nd_local]
         cnt = self.first[nd + 1] - self.first[nd]
-        if self.single:
+        if self.one_per_node:
             att = self.first[nd]
             cost = d[r, nd_local] + self.off[att]
             row, tgt = r, self.item[att]
@@ -469,11 +471,31 @@ def _use_compiled(kernel: str | None, n_sources: int) -> bool:
     if kernel not in (None, "compiled", "csgraph"):
         raise ValueError(f"kernel must be None, 'compiled' or 'csgraph', not {kernel!r}")
     if kernel == "compiled" and not compiled_available():
-        raise RuntimeError("kernel='compiled' needs numba; reinstall socialrisk "
-                           "(pip install socialrisk) to get it")
+        raise RuntimeError("kernel='compiled' needs numba; install it with "
+                           "pip install \"socialrisk[fast]\" (or pip install numba)")
     if kernel is None:
         return (is_compiled() or n_sources >= COMPILED_MIN_SOURCES) and compiled_available()
     return kernel == "compiled"
+
+
+def _check_for_kernel(network: WalkNetwork, *atts: Attachments) -> None:
+    """Refuse what the compiled kernel cannot take (it has no bounds checks): item positions
+    outside ``0 .. n_items - 1`` or unsorted, negative nodes, and lengths or offsets that are
+    negative or not finite (the network's are checked once and remembered)."""
+    ok = getattr(network, "_engine_lengths_ok", None)
+    if ok is None:
+        ok = bool(np.all(np.isfinite(network.length)) and np.all(network.length >= 0))
+        object.__setattr__(network, "_engine_lengths_ok", ok)
+    if not ok:
+        raise ValueError("the network has negative or non-finite edge lengths")
+    for att in atts:
+        item = att.item
+        if item.size and (item[0] < 0 or item[-1] >= att.n_items or np.any(item[1:] < item[:-1])
+                          or att.node.min() < 0):
+            raise ValueError("attachments must have sorted item positions below n_items and "
+                             "node positions >= 0")
+        if not (np.all(np.isfinite(att.offset)) and np.all(att.offset >= 0)):
+            raise ValueError("attachment offsets must be finite distances >= 0")
 
 
 def _kernel_network(network: WalkNetwork) -> tuple[np.ndarray, sparse.csr_matrix]:
@@ -499,6 +521,7 @@ def _counts_compiled(network: WalkNetwork, allsrc: Attachments, group: np.ndarra
     The kernel searches the network in its spatial numbering; attachments are renumbered
     to it (edges keep their positions, so same-edge pairs are unchanged).
     """
+    _check_for_kernel(network, allsrc, targets)
     new, csr = _kernel_network(network)
     allsrc = dataclasses.replace(allsrc, node=new[allsrc.node])
     index = _TargetIndex(network.n_nodes, allsrc, dataclasses.replace(

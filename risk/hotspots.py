@@ -25,6 +25,7 @@ with 89 areas and ``alpha = 0.05`` about 4 areas are flagged by chance alone.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import warnings
 from collections.abc import Sequence
@@ -184,8 +185,16 @@ def hotspots(gdf_or_geoms: gpd.GeoDataFrame | gpd.GeoSeries | Sequence[Any],
     out.attrs["note"] = "; ".join(notes)
     out.attrs["method"] = (f"{'Getis-Ord Gi*' if method == 'gi_star' else 'local Moran I'}, "
                            f"queen contiguity, row-standardised, {permutations} conditional "
-                           f"permutations (seed {seed}), two-sided pseudo p-values, alpha "
+                           f"permutations (seed {seed}, drawn by esda with {_generator()}'s "
+                           f"random generator), two-sided pseudo p-values, alpha "
                            f"{alpha:g}, no correction for multiple tests")
     if notes:
         log.info("hot spots: %s", out.attrs["note"])
     return out
+
+
+def _generator() -> str:
+    """Whose random numbers esda's permutations use: numba's when it is installed, else
+    numpy's. The same seed gives different draws on the two, so borderline areas (p near
+    alpha) can differ between installs; the run's method note says which was used."""
+    return "numba" if importlib.util.find_spec("numba") is not None else "numpy"

@@ -1,5 +1,8 @@
 """Bounded Dijkstra, counts and nearest distances in one compiled loop (numba), off the GIL.
 
+numba is optional (``pip install "socialrisk[fast]"``); without it
+:func:`~risk.engine.counts_within` uses scipy's Dijkstra with the same results.
+
 :func:`~risk.engine.counts_within` on large networks spends most of its time
 outside the shortest-path search itself: scipy's ``csgraph.dijkstra``
 initialises a dense row per source, the rows are then read back for the target
@@ -59,7 +62,7 @@ def compiled_available() -> bool:
 
 def is_compiled() -> bool:
     """Whether the kernel has been compiled in this process already (then it costs nothing)."""
-    return _compiled is not None and bool(_compiled.signatures)
+    return bool(getattr(_compiled, "signatures", ()))  # NUMBA_DISABLE_JIT: a plain function
 
 
 def _kernel():
@@ -81,7 +84,7 @@ def _count_sources(items, groups, indptr, indices, weights, s_first, s_node, s_o
 
     ``counts[g - group_base, j, t]`` and (with ``do_near``) ``near[g - group_base, t]`` are
     updated for the source's set ``g = groups[k]``. ``single``: every target item has one
-    attachment. Returns the last stamp used.
+    attachment. Returns the last stamp used, or -1 if the heap would overflow.
 
     Dijkstra with a binary heap and lazy deletion: a node is pushed again when its
     distance drops, and an entry popped with more than the node's distance is stale.
@@ -138,6 +141,8 @@ def _count_sources(items, groups, indptr, indices, weights, s_first, s_node, s_o
                     nd = du + weights[e]
                 if nd > cutoff or (seen[v] == stamp and nd >= dist[v]):
                     continue
+                if size >= heap_d.shape[0]:
+                    return -1  # only with negative lengths (the caller checks them first)
                 seen[v] = stamp
                 dist[v] = nd
                 i = size
@@ -297,6 +302,8 @@ def count_within_compiled(csr, items: np.ndarray, groups: np.ndarray, s_first: n
                            s_node, s_off, t_first, t_item, t_off, d_first, d_tgt, d_cost,
                            float(cutoff), thr, c_out, n_out, do_near, single, base, dist,
                            seen, heap_d, heap_n, best, tseen, touched, stamp)
+            if stamp < 0:
+                raise RuntimeError("the compiled search outgrew its heap: are all lengths >= 0?")
             if shared:
                 with merge:
                     counts[g] += c_out[0]

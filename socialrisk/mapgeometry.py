@@ -82,7 +82,8 @@ def js_literal(obj: Any) -> str:
                            .replace("}", "\\u007d"), text)
     text = (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("'", "\\u0027"))
-    assert not any(tag in text for tag in ("{{", "{%", "{#"))
+    if any(tag in text for tag in ("{{", "{%", "{#")):  # cannot happen: braces are escaped
+        raise ValueError("a Jinja tag survived escaping")
     return text
 
 

@@ -36,8 +36,6 @@ from socialrisk.maplegend import CATEGORY_COLOURS, Classes, Legend, format_value
 
 log = logging.getLogger(__name__)
 
-
-
 OSM_ATTRIBUTION = "(c) OpenStreetMap contributors, ODbL 1.0"
 OGL_ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0; "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -42,11 +44,18 @@ def test_gi_star_finds_the_hot_corner_and_the_cold_corner():
         assert lab[cell] == "hot spot" and res.loc[cell, "z"] > 0
     for cell in ("c00", "c01", "c10", "c11"):  # the opposite corner
         assert lab[cell] == "cold spot" and res.loc[cell, "z"] < 0
-    # exact with seed 0 and 999 permutations (esda draws them with numba, a dependency):
-    # the block, and c24 and c42 beside it just inside alpha (p = 0.048)
-    assert set(lab.index[lab == "hot spot"]) == {"c24", "c33", "c34", "c42", "c43", "c44"}
-    assert res.loc["c24", "p_sim"] == pytest.approx(0.048)
-    assert (lab == "cold spot").sum() == 6 and (lab == "not significant").sum() == 13
+    # exact with seed 0 and 999 permutations; esda draws them with numba's generator when
+    # numba is installed (the test extra has it), else numpy's: c24 and c42, beside the
+    # block, lie near alpha (p = 0.048 with numba's draws, 0.058 with numpy's)
+    if importlib.util.find_spec("numba") is not None:
+        assert "numba's random generator" in res.attrs["method"]
+        assert set(lab.index[lab == "hot spot"]) == {"c24", "c33", "c34", "c42", "c43", "c44"}
+        assert res.loc["c24", "p_sim"] == pytest.approx(0.048)
+        assert (lab == "cold spot").sum() == 6 and (lab == "not significant").sum() == 13
+    else:
+        assert "numpy's random generator" in res.attrs["method"]
+        assert set(lab.index[lab == "hot spot"]) == {"c33", "c34", "c43", "c44"}
+        assert (lab == "cold spot").sum() == 7 and (lab == "not significant").sum() == 14
     assert _labels(res, "hotspot")[2, 1] == "cold spot"  # c21: next to the cold corner
     assert res["p_sim"].between(0.002, 1).all()
     assert res.loc["c44", "p_sim"] == pytest.approx(0.002)  # two-sided: no shuffle as extreme

@@ -9,6 +9,8 @@ Wight network with its real amenities.
 
 from __future__ import annotations
 
+import dataclasses
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -18,7 +20,7 @@ from test_engine_tiles import _spread_planar, iow_sets
 from test_snap import make_network, path5
 
 from risk import kernel
-from risk.engine import counts_within
+from risk.engine import counts_within, distances_within
 from risk.snap import attachments_from_nodes, snap_geometries
 from socialrisk.core.network import edges_to_csr
 
@@ -121,6 +123,54 @@ def test_csr_keeps_the_shortest_parallel_edge_and_zero_lengths():
                                  return_nearest=True, kernel="compiled")
     assert counts[0, 0].tolist() == [1, 1, 1, 1]
     assert near[0].tolist() == [0.0, 40.0, 40.0, 45.0]
+
+
+@pytest.mark.parametrize("kernel_name", ["csgraph", "compiled"])
+def test_two_targets_on_one_node_both_count(kernel_name):
+    """Hand-drawn path: targets 0 and 1 both at node 1 (100 m from the source at node 0)."""
+    net = path5()
+    src = attachments_from_nodes(net, np.array([0]))
+    tgt = attachments_from_nodes(net, np.array([1, 1, 3]))
+    counts, near = counts_within(net, src, tgt, [150.0, 300.0], return_nearest=True,
+                                 kernel=kernel_name)
+    assert counts[0].tolist() == [[1, 1, 0], [1, 1, 1]]
+    assert near[0].tolist() == [100.0, 100.0, 300.0]
+    table = distances_within(net, src, tgt, 300.0)
+    assert table.to_dict("list") == {"source": [0, 0, 0], "target": [0, 1, 2],
+                                     "cost": [100.0, 100.0, 300.0]}
+
+
+def test_compiled_refuses_what_it_cannot_bound_check():
+    net = path5()
+    src = attachments_from_nodes(net, np.array([0]))
+    tgt = attachments_from_nodes(net, np.array([1, 2]))
+    bad_item = dataclasses.replace(tgt, item=np.array([0, 5]))
+    with pytest.raises(ValueError, match="sorted item positions below n_items"):
+        counts_within(net, src, bad_item, [300.0], kernel="compiled")
+    nan_off = dataclasses.replace(src, offset=np.array([np.nan]))
+    with pytest.raises(ValueError, match="offsets must be finite"):
+        counts_within(net, nan_off, tgt, [300.0], kernel="compiled")
+    neg = make_network([(0, 0), (100, 0), (200, 0)], [(0, 1), (1, 2)], [100.0, -50.0])
+    with pytest.raises(ValueError, match="negative or non-finite edge lengths"):
+        counts_within(neg, attachments_from_nodes(neg, np.array([0])),
+                      attachments_from_nodes(neg, np.arange(3)), [300.0], kernel="compiled")
+
+
+def test_without_numba_scipy_is_used_and_asking_for_the_kernel_says_how(monkeypatch):
+    import risk.engine as engine
+
+    net = path5()
+    a = attachments_from_nodes(net, np.array([0]))
+    monkeypatch.setattr(engine, "compiled_available", lambda: False)
+    monkeypatch.setattr(engine, "COMPILED_MIN_SOURCES", 1)  # would choose the kernel
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("the compiled kernel ran without numba")
+
+    monkeypatch.setattr(engine, "_counts_compiled", not_here)
+    assert counts_within(net, a, a, [100.0]).tolist() == [[[1]]]
+    with pytest.raises(RuntimeError, match=r"socialrisk\[fast\]"):
+        counts_within(net, a, a, [100.0], kernel="compiled")
 
 
 def test_kernel_choice_is_checked():
