@@ -349,7 +349,7 @@ def category_matcher(taxonomy: Mapping[str, Category],
                       None) or tags.get
         for key, values, any_cats in items:
             value = get(key, None)
-            if value is None or not isinstance(value, str):
+            if not isinstance(value, str):
                 continue
             candidates.update(any_cats)
             hit = values.get(value)

@@ -478,16 +478,10 @@ def _use_compiled(kernel: str | None, n_sources: int) -> bool:
     return kernel == "compiled"
 
 
-def _check_for_kernel(network: WalkNetwork, *atts: Attachments) -> None:
+def _check_for_kernel(*atts: Attachments) -> None:
     """Refuse what the compiled kernel cannot take (it has no bounds checks): item positions
-    outside ``0 .. n_items - 1`` or unsorted, negative nodes, and lengths or offsets that are
-    negative or not finite (the network's are checked once and remembered)."""
-    ok = getattr(network, "_engine_lengths_ok", None)
-    if ok is None:
-        ok = bool(np.all(np.isfinite(network.length)) and np.all(network.length >= 0))
-        object.__setattr__(network, "_engine_lengths_ok", ok)
-    if not ok:
-        raise ValueError("the network has negative or non-finite edge lengths")
+    outside ``0 .. n_items - 1`` or unsorted, negative nodes, and offsets that are negative
+    or not finite (the network's lengths: :func:`_kernel_network`)."""
     for att in atts:
         item = att.item
         if item.size and (item[0] < 0 or item[-1] >= att.n_items or np.any(item[1:] < item[:-1])
@@ -500,9 +494,12 @@ def _check_for_kernel(network: WalkNetwork, *atts: Attachments) -> None:
 
 def _kernel_network(network: WalkNetwork) -> tuple[np.ndarray, sparse.csr_matrix]:
     """The network renumbered in :func:`~risk.kernel.spatial_order`: (new position of every
-    node, CSR matrix in the new numbering), kept on the network for later searches."""
+    node, CSR matrix in the new numbering), kept on the network for later searches.
+    Refuses negative or non-finite edge lengths (the kernel's heap is sized for >= 0)."""
     cached = getattr(network, "_engine_kernel_network", None)
     if cached is None:
+        if not (np.all(np.isfinite(network.length)) and np.all(network.length >= 0)):
+            raise ValueError("the network has negative or non-finite edge lengths")
         order = spatial_order(network.x, network.y)
         new = np.empty(network.n_nodes, dtype=np.int64)
         new[order] = np.arange(network.n_nodes)
@@ -521,8 +518,8 @@ def _counts_compiled(network: WalkNetwork, allsrc: Attachments, group: np.ndarra
     The kernel searches the network in its spatial numbering; attachments are renumbered
     to it (edges keep their positions, so same-edge pairs are unchanged).
     """
-    _check_for_kernel(network, allsrc, targets)
     new, csr = _kernel_network(network)
+    _check_for_kernel(allsrc, targets)
     allsrc = dataclasses.replace(allsrc, node=new[allsrc.node])
     index = _TargetIndex(network.n_nodes, allsrc, dataclasses.replace(
         targets, node=new[targets.node]), cutoff)
@@ -532,10 +529,11 @@ def _counts_compiled(network: WalkNetwork, allsrc: Attachments, group: np.ndarra
     d_first = np.searchsorted(index.d_src, ends).astype(np.int64)
     # by set, then by position of the first attachment (neighbours share cache lines)
     order = np.lexsort((allsrc.node[s_first[src_items]], group[src_items]))
-    items = src_items[order].astype(np.int64)
+    items = src_items[order].astype(np.int64, copy=False)
     count_within_compiled(
-        csr, items, group[items].astype(np.int64), s_first,
-        allsrc.node.astype(np.int64), allsrc.offset.astype(np.float64), index.first,
+        csr, items, group[items], s_first,
+        allsrc.node.astype(np.int64, copy=False), allsrc.offset.astype(np.float64, copy=False),
+        index.first,
         index.item.astype(np.int64, copy=False), index.off.astype(np.float64, copy=False),
         d_first, index.d_tgt, index.d_cost, cutoff, thr, counts.reshape(ns, nk, nt),
         near.reshape(ns, nt) if return_nearest else None, index.single, workers)

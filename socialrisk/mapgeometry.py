@@ -537,7 +537,6 @@ var {{ this.get_name() }} = L.geoJson(null, {
                  smooth_factor: float | None = None, tooltip=None, popup=None, **kwargs):
         geoms = np.asarray(geometry, dtype=object)
         payload = encode_payload(geoms, properties, decimals)
-        self.decimals = int(round(math.log10(payload[2])))
         self.terminal = payload[3]
         self._payload = payload
         self._payload_head = js_literal(payload)[:-1]
@@ -589,4 +588,4 @@ var {{ this.get_name() }} = L.geoJson(null, {
 
     def to_geojson(self) -> dict:
         """The FeatureCollection that the page draws (decoded with :func:`decode_payload`)."""
-        return decode_payload(json.loads(self._payload_head + "]"))
+        return decode_payload(self._payload)

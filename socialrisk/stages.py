@@ -214,6 +214,7 @@ def origin_access_all(network: WalkNetwork, snapped: Snapped, origins: pd.DataFr
         merged, starts = concat_attachments([snapped.amenities[c] for c in group])
         found = distances_within(network, merged, snapped.origins, cutoff)
         source = found["source"].to_numpy()
+        target, cost = found["target"].to_numpy(), found["cost"].to_numpy()
         bounds = np.searchsorted(source, starts, side="left")
         for i, cat in enumerate(group):
             att = snapped.amenities[cat]
@@ -221,8 +222,7 @@ def origin_access_all(network: WalkNetwork, snapped: Snapped, origins: pd.DataFr
                                        limit=params.max_distance_m)
             part = slice(bounds[i], bounds[i + 1])
             pairs = pd.DataFrame({"source": source[part] - starts[i],
-                                  "target": found["target"].to_numpy()[part],
-                                  "cost": found["cost"].to_numpy()[part]})
+                                  "target": target[part], "cost": cost[part]})
             supply, fca_note = supplies[cat] if have_pop and cat in supplies else (None, None)
             per_origin.append(category_origin_access(cat, dist, pairs, params, pop, supply))
             dists[cat] = dist
@@ -230,7 +230,7 @@ def origin_access_all(network: WalkNetwork, snapped: Snapped, origins: pd.DataFr
                            "pairs_within_cutoff": len(pairs)}
             if fca_note:
                 report[cat]["e2sfca_supply"] = fca_note
-        del found, source
+        del found, source, target, cost
     values = (pd.concat(per_origin, axis=1) if per_origin
               else pd.DataFrame(index=pd.RangeIndex(len(origins))))
     return values, dists, report
