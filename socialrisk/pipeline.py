@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import platform
 import time
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -80,6 +82,10 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _projected(frame: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
+    return frame.to_crs(crs) if len(frame) and frame.crs is not None else frame
+
+
 def run(settings: Settings) -> RunResult:
     """Compute everything for one run (no files written); see the module docstring."""
     return compute(prepare(settings))
@@ -133,6 +139,9 @@ def prepare(settings: Settings) -> Prepared:
     else:
         network = pbf.network
         amenities = pbf.amenities
+        # footprints projected once, for the coverage check and the origins (~0.2 s each)
+        pbf = replace(pbf, buildings=_projected(pbf.buildings, crs),
+                      residential=_projected(pbf.residential, crs))
         manifest["counts"]["network"] = {"nodes": network.n_nodes, "edges": network.n_edges,
                                          "dropped_nodes": network.dropped_nodes}
         manifest["counts"]["areas_osm_coverage"] = osm_coverage(areas, pbf, areas_path)
