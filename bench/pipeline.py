@@ -25,8 +25,13 @@ the same with node locations stored for ways, the minimal Python loop over
 ``osmium.FileProcessor`` (every object handed to Python, no work), the same loop
 when libosmium first keeps node locations and drops every object without one of
 the keys we read (taxonomy main keys, highway, building, landuse; ~96k of 820k
-objects reach Python), and our ``geo.pbf.read_pbf`` (amenities, network,
-buildings, land use).
+objects reach Python), the same with libosmium's area assembly on (every closed way and
+multipolygon made a polygon in C++, the wanted ones handed to Python: the floor of any
+pyosmium reader that gives building footprints), and our ``geo.pbf.read_pbf``
+(amenities, network, buildings, land use).
+
+Floor: a fresh interpreter importing the stack every run needs (``STACK_IMPORTS``) plus
+that polygon-reading floor, printed beside the target's whole time budget (0.5 x the peer).
 
 Agreement (``--no-check`` skips it, ~10 s): our nearest distances per origin
 (``risk.engine.nearest_distance`` on the prepared run) against pandana's at the
@@ -149,6 +154,13 @@ def decode_timings(pbf: Path, repeat: int) -> list[dict]:
             n += 1
         return n
 
+    def py_areas() -> int:
+        n = 0
+        fp = osmium.FileProcessor(str(pbf)).with_areas(osmium.filter.KeyFilter(*keys))
+        for _ in fp.with_filter(osmium.filter.KeyFilter(*keys)):
+            n += 1
+        return n
+
     def ours() -> None:
         read_pbf(pbf)
 
@@ -156,6 +168,7 @@ def decode_timings(pbf: Path, repeat: int) -> list[dict]:
             ("osmium C++ decode + node locations for ways", cxx_locations),
             ("pyosmium FileProcessor, Python loop, no work", py_loop),
             ("same, node locations + KeyFilter(our keys) in C++ first", py_prefiltered),
+            ("same + libosmium's area assembly (polygons), no work: floor", py_areas),
             ("geo.pbf.read_pbf (ours: amenities, network, buildings, land use)", ours)]
     rows = []
     for name, fn in jobs:
@@ -167,6 +180,22 @@ def decode_timings(pbf: Path, repeat: int) -> list[dict]:
         rows.append({"job": name, "median_s": round(statistics.median(times), 3),
                      "runs_s": [round(t, 3) for t in times]})
     return rows
+
+
+#: what any run of ours must import (tables, geometry, projection, the engine, the map, the
+#: reader), timed in a fresh interpreter: the start-up floor of this stack
+STACK_IMPORTS = ("import geopandas, pandas, pyogrio, pyproj, shapely, scipy.sparse.csgraph, "
+                 "folium, osmium")
+
+
+def import_floor(repeat: int) -> list[float]:
+    """Wall seconds of a fresh ``python -c STACK_IMPORTS`` (interpreter start included)."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", STACK_IMPORTS], check=True)
+        times.append(time.perf_counter() - t0)
+    return times
 
 
 def agreement(pbf_npz: Path, maxdist: float) -> dict:
@@ -225,6 +254,7 @@ def run_bench(repeat: int, maxdist: float, check: bool, engine: str,
             pe_times.append(sec)
             pe_reports.append(rep)
         decode = decode_timings(pbf, repeat)
+        imports = import_floor(repeat)
         agree = agreement(npz, maxdist) if check else None
     load_end = os.getloadavg()
     sr_med, pe_med = statistics.median(sr_times), statistics.median(pe_times)
@@ -258,6 +288,11 @@ def run_bench(repeat: int, maxdist: float, check: bool, engine: str,
                                         "share_nodes_within_maxdist", "maxdist_m", "engine")},
         "peer_omp_threads": threads,
         "decode": decode,
+        "stack_imports_s": [round(t, 3) for t in imports],
+        # start-up and polygon-reading floors alone, against the target's time budget
+        "floor_s": round(statistics.median(imports) + next(
+            d["median_s"] for d in decode if d["job"].endswith("floor")), 3),
+        "target_budget_s": round(0.5 * pe_med, 3),
         "agreement": agree,
         "load_avg_start": [round(x, 2) for x in load_start],
         "load_avg_end": [round(x, 2) for x in load_end],
@@ -297,6 +332,13 @@ def _print(r: dict) -> None:
     for j in r["decode"]:
         print(f"  {j['job']:<{w}}  {j['median_s']:>6.2f}  "
               + ", ".join(f"{t:.2f}" for t in j["runs_s"]))
+    imp = r["stack_imports_s"]
+    print()
+    print(f"Floor: a fresh interpreter importing the stack ({STACK_IMPORTS[7:]}) "
+          f"{statistics.median(imp):.2f} s ({', '.join(f'{t:.2f}' for t in imp)}), plus the "
+          f"polygon-reading floor above: {r['floor_s']:.2f} s before any work, against "
+          f"the target's whole budget of 0.5 x {r['jobs'][1]['median_s']:.2f} = "
+          f"{r['target_budget_s']:.2f} s")
     if r["agreement"]:
         print()
         a = r["agreement"]
