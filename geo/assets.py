@@ -25,6 +25,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pyproj
 import shapely
 
@@ -217,7 +218,6 @@ def _columns(spec: AssetList) -> list[str]:
     _check_file(p)
     if _kind(p) == "table":
         return read_header(p)
-    import pyogrio
 
     try:
         info = pyogrio.read_info(p, layer=spec.layer or None)

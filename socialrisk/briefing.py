@@ -13,6 +13,7 @@ highest-risk areas and the files written, each line clipped to the terminal.
 
 from __future__ import annotations
 
+import json
 import math
 import textwrap
 import time
@@ -222,7 +223,6 @@ def terminal_summary(out: str | Path, width: int = 100, n: int = SUMMARY_AREAS) 
     Reads the run's own ``areas.csv`` and ``manifest.json`` from ``out``. Every
     line is at most ``width`` characters (clipped with ``...``).
     """
-    import json
 
     folder = Path(out)
     lines: list[str] = []

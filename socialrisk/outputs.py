@@ -19,6 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from socialrisk.columns import describe_column, round_for_csv
 from socialrisk.core.sanitize import csv_safe
@@ -99,7 +100,6 @@ def map_areas(areas: gpd.GeoDataFrame, tolerance_m: float | None = None,
         a["geometry"] = a.geometry.simplify(tolerance_m, preserve_topology=True)
     a = a.to_crs("EPSG:4326")
     if precision_deg > 0:
-        import shapely
 
         a = a.copy()
         geom = shapely.set_precision(a.geometry.to_numpy(), precision_deg, mode="pointwise")

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 import time
 from dataclasses import dataclass, field, replace
@@ -359,7 +360,6 @@ def _client(client, scheduler_address: str | None, n_parts: int):
                           "'socialrisk[dask]'") from exc
     if scheduler_address:
         return Client(scheduler_address), True
-    import os
 
     n = max(1, min(n_parts, os.cpu_count() or 1))
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,

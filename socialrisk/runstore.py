@@ -46,6 +46,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from geo.taxonomy import _NAME_RE, ACCESS_MODES, Category, Matcher
 from socialrisk import __version__
@@ -340,8 +341,6 @@ def load_run(folder: str | Path):
         rewrite it") when anything is missing, of another version, malformed or
         inconsistent. Nothing read is ever executed.
     """
-    import pyarrow as pa
-
     if not _pyarrow_is_safe(pa.__version__):
         raise InputError(f"pyarrow {pa.__version__} can run code from a crafted Parquet file "
                          f"(CVE-2023-47248); upgrade it: pip install 'pyarrow>=14.0.1'")

@@ -20,6 +20,9 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
 
 #: largest JSON file read (index, manifest, settings ...)
 MAX_JSON_BYTES = 10 * 1024 * 1024
@@ -120,10 +123,6 @@ def _pyarrow_is_safe(version: str) -> bool:
 
 def _read_frame(folder: Path, name: str, meta: Any) -> pd.DataFrame:
     """Read one table written by :func:`_write_frame` and check it against its record."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    import shapely
-
     _check(isinstance(meta, dict), f"the index has no table {name}")
     file, rows, cols = meta.get("file"), meta.get("rows"), meta.get("columns")
     dtypes, geom, index = meta.get("dtypes"), meta.get("geometry"), meta.get("index")

@@ -15,6 +15,7 @@ import string
 import folium
 import geopandas as gpd
 import pandas as pd
+import shapely
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -164,7 +165,6 @@ def read_site_upload(data: bytes, filename: str) -> gpd.GeoDataFrame:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _screen(_prepared, _areas, key, lat, lon, polygon_wkb, at):
     """Screening and isochrones, cached per site (``key`` identifies the run)."""
-    import shapely
 
 
     poly = shapely.from_wkb(polygon_wkb) if polygon_wkb else None

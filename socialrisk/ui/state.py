@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,9 +75,6 @@ def load_state(run_dir: str | None, deprivation: tuple[str, ...] = (),
     socialrisk.core.errors.SocialRiskError
         With the fix, for a bad run directory, app data or input file.
     """
-    import time
-
-
     t0 = time.perf_counter()
     if run_dir:
         prepared, result, settings = load_run_dir(run_dir)
