@@ -1,13 +1,13 @@
 """The planner's Streamlit app: one module per tab, each with ``render(state)``."""
 
+import streamlit as st
+
 
 def loaded_result(state):
     """The loaded run's result, or None after telling the user (``st.error``) what to do.
 
     A run is loaded when the state has both its prepared inputs and its result.
     """
-    import streamlit as st
-
     r = getattr(state, "result", None)
     if r is None or getattr(state, "prepared", None) is None:
         r = None
