@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from risk.rules import (
     supply_from_capacity,
 )
 from risk.snap import snap_geometries, snap_points
+from risk.tiles import tile_workers
 from socialrisk.core import schema
 from socialrisk.core.network import Attachments, WalkNetwork, concat_attachments
 from socialrisk.settings import Settings
@@ -207,6 +209,7 @@ def origin_access_all(network: WalkNetwork, snapped: Snapped, origins: pd.DataFr
             report[cat] = "no amenities of this category could be used: indicators are NaN"
             log.warning("%s: no amenities in the extract (or none snapped); its indicators are "
                         "NaN, not 0", cat)
+    nearest = _nearest_all(network, snapped, usable, params.max_distance_m)
     for group in tqdm(_search_groups(usable, snapped), desc="access",
                       disable=True if quiet else None, leave=False):
         # one bounded search from every amenity of a group of categories (the same pairs as
@@ -217,9 +220,7 @@ def origin_access_all(network: WalkNetwork, snapped: Snapped, origins: pd.DataFr
         target, cost = found["target"].to_numpy(), found["cost"].to_numpy()
         bounds = np.searchsorted(source, starts, side="left")
         for i, cat in enumerate(group):
-            att = snapped.amenities[cat]
-            dist, _ = nearest_distance(network, att, snapped.origins,
-                                       limit=params.max_distance_m)
+            dist = nearest.pop(cat)
             part = slice(bounds[i], bounds[i + 1])
             pairs = pd.DataFrame({"source": source[part] - starts[i],
                                   "target": target[part], "cost": cost[part]})
@@ -234,6 +235,18 @@ def origin_access_all(network: WalkNetwork, snapped: Snapped, origins: pd.DataFr
     values = (pd.concat(per_origin, axis=1) if per_origin
               else pd.DataFrame(index=pd.RangeIndex(len(origins))))
     return values, dists, report
+
+
+def _nearest_all(network: WalkNetwork, snapped: Snapped, cats: list[str], limit: float,
+                 ) -> dict[str, np.ndarray]:
+    """Metres from every origin to the nearest amenity of each category, the categories'
+    searches on ``tile_workers()`` threads (scipy's Dijkstra releases the GIL)."""
+    def one(cat: str) -> np.ndarray:
+        return nearest_distance(network, snapped.amenities[cat], snapped.origins, limit=limit)[0]
+
+    network.csr()  # the network's matrix is built once, before the threads share it
+    with ThreadPoolExecutor(max_workers=tile_workers(None)) as pool:
+        return dict(zip(cats, pool.map(one, cats), strict=True))
 
 
 #: amenities searched from at once: the pairs found (about 1,400 per amenity on the Isle of
