@@ -32,16 +32,21 @@ Rules
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import shapely
 
+from risk.tiles import tile_workers
 from socialrisk.core.errors import InputError
 from socialrisk.core.network import Attachments, WalkNetwork
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EDGE_TOLERANCE_M = 30.0
+#: nearest-edge queries of at least this many geometries are split across the tile threads
+#: (GEOS's STRtree releases the GIL: 42,657 island origins 0.38 -> 0.20 s on 2 cores)
+PARALLEL_MIN_GEOMS = 10_000
 
 
 def _segments(network: WalkNetwork) -> np.ndarray:
@@ -85,12 +90,31 @@ def _build(n_items, item, node, offset, edge, along, snap) -> Attachments:
     )
 
 
+def _nearest_edges(tree: shapely.STRtree, geoms: np.ndarray, max_snap_m: float,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(item, edge, distance) of each geometry's nearest edge within ``max_snap_m``, by item.
+
+    Large inputs are cut into one contiguous chunk per thread; each geometry's query is its
+    own, so the result is the same as one call's.
+    """
+    def query(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        idx, dist = tree.query_nearest(geoms[lo:hi], max_distance=max_snap_m,
+                                       return_distance=True, all_matches=False)
+        return idx[0].astype(np.int64) + lo, idx[1].astype(np.int64), dist
+
+    workers = tile_workers(None)
+    if workers < 2 or geoms.size < PARALLEL_MIN_GEOMS:
+        return query(0, geoms.size)
+    cuts = np.linspace(0, geoms.size, workers + 1).astype(np.int64)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        parts = list(pool.map(query, cuts[:-1], cuts[1:]))
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
+
+
 def _snap_to_edges(network: WalkNetwork, geoms: np.ndarray, max_snap_m: float):
     """Nearest edge of each geometry: (item, edge, snap distance, fraction along edge)."""
     lines, tree = _edge_index(network)
-    idx, dist = tree.query_nearest(geoms, max_distance=max_snap_m, return_distance=True,
-                                   all_matches=False)
-    item, edge = idx[0].astype(np.int64), idx[1].astype(np.int64)
+    item, edge, dist = _nearest_edges(tree, geoms, max_snap_m)
     if item.size == 0:
         return item, edge, dist, np.zeros(0)
     g = geoms[item]

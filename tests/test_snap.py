@@ -147,3 +147,28 @@ def test_snapping_is_vectorised_and_fast():
     expect = np.minimum(np.minimum(x % 50, 50 - x % 50), np.minimum(y % 50, 50 - y % 50))
     np.testing.assert_allclose(att.snap_m, expect, atol=1e-9)
     assert elapsed < 10, f"snapping 60k points took {elapsed:.1f} s"
+
+
+def test_threaded_nearest_edges_equal_one_call(monkeypatch):
+    """Synthetic 40x40 grid, 25,000 seeded points (some far, some missing): split across
+    threads, every point gets the same edge, distance and attachments as in one call."""
+    import risk.snap as snap_mod
+
+    k = 40
+    gx, gy = np.meshgrid(np.arange(k) * 50.0, np.arange(k) * 50.0)
+    ids = np.arange(k * k).reshape(k, k)
+    edges = np.vstack([np.column_stack([ids[:, :-1].ravel(), ids[:, 1:].ravel()]),
+                       np.column_stack([ids[:-1, :].ravel(), ids[1:, :].ravel()])])
+    net = make_network(np.column_stack([gx.ravel(), gy.ravel()]), edges)
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-150, 50 * (k - 1) + 150, 25_000)
+    y = rng.uniform(-150, 50 * (k - 1) + 150, 25_000)
+    x[::97] = np.nan  # missing coordinates stay unsnapped in both
+    monkeypatch.setattr(snap_mod, "tile_workers", lambda workers: 1)
+    one = snap_points(net, x, y, 120)
+    monkeypatch.setattr(snap_mod, "tile_workers", lambda workers: 3)
+    monkeypatch.setattr(snap_mod, "PARALLEL_MIN_GEOMS", 1)
+    split = snap_points(net, x, y, 120)
+    assert 0 < (~one.snapped).sum() < 25_000 // 4  # far and missing points exist
+    for name in ("item", "node", "offset", "edge", "along", "snap_m", "snapped"):
+        np.testing.assert_array_equal(getattr(split, name), getattr(one, name), err_msg=name)
