@@ -51,7 +51,10 @@ def default_settings(deprivation: list[str], assets: tuple = ()) -> Settings:
                     uncertainty=APP_UNCERTAINTY).validate()
 
 
-@st.cache_resource(show_spinner="Loading the run (walking network, access, index) ...",
+@st.cache_resource(show_spinner="Loading the run: OpenStreetMap, walking network, access for "
+                                "every category, the index. The default's first start "
+                                "computes it (about 10 s); later starts read it from disk "
+                                "(about 2 s) ...",
                    max_entries=4)
 def load_state(run_dir: str | None, deprivation: tuple[str, ...] = (),
                assets: tuple = ()) -> AppState:
