@@ -185,8 +185,16 @@ def _is_building(tags: Any) -> bool:
 
 
 def _polygon_way(way: Any) -> bool:
-    """Closed ways become areas in libosmium unless tagged area=no."""
-    return way.is_closed() and len(way.nodes) >= 4 and way.tags.get("area") != "no"
+    """Whether libosmium's area assembler makes a polygon of this way (it then arrives as an
+    area too): 4 nodes or more, not tagged area=no, and both ends the same node or two nodes
+    at the same location (libosmium compares locations, not ids)."""
+    nodes = way.nodes
+    if len(nodes) < 4 or way.tags.get("area") == "no":
+        return False
+    if way.is_closed():
+        return True  # same node at both ends (counted as skipped if its area never comes)
+    first, last = nodes[0].location, nodes[-1].location
+    return first.valid() and last.valid() and first.x == last.x and first.y == last.y
 
 
 def _scan(path: Path, taxonomy: Mapping[str, Category] | None, network: bool,
@@ -218,26 +226,11 @@ def _scan(path: Path, taxonomy: Mapping[str, Category] | None, network: bool,
             tags = obj.tags
             if network and "highway" in tags and is_walkable(tags):
                 _walk_way(obj, s)
-            polygon = _polygon_way(obj)
-            if match is not None and match(tags):
-                if polygon:
-                    s.amen_way_expected.add(obj.id)
-                else:
-                    try:
-                        s.amen.append(("way", obj.id, dict(tags), "wkb",
-                                       wkb.create_linestring(obj)))
-                    except (RuntimeError, osmium.InvalidLocationError):
-                        s.skip("amenity_line")
-            if buildings and _is_building(tags):
-                if polygon:
-                    s.bld_expected.add((True, obj.id))
-                else:
-                    s.skip("building_not_closed")
-            if residential and tags.get("landuse") == "residential":
-                if polygon:
-                    s.res_expected.add((True, obj.id))
-                else:
-                    s.skip("residential_not_closed")
+            amen = match is not None and bool(match(tags))
+            bld = buildings and _is_building(tags)
+            res = residential and tags.get("landuse") == "residential"
+            if amen or bld or res:
+                _classify_way(obj, s, wkb, amen, bld, res)
         elif obj.is_node():
             if match is not None and match(obj.tags):
                 loc = obj.location
@@ -255,6 +248,30 @@ def _scan(path: Path, taxonomy: Mapping[str, Category] | None, network: bool,
             if residential and mp and tags.get("landuse") == "residential":
                 s.res_expected.add((False, obj.id))
     return s
+
+
+def _classify_way(way: Any, s: _Scan, wkb: Any, amen: bool, bld: bool, res: bool) -> None:
+    """Record what a way is; a polygon's geometry comes with its area (see :func:`_area`)."""
+    polygon = _polygon_way(way)
+    if amen:
+        if polygon:
+            s.amen_way_expected.add(way.id)
+        else:
+            try:
+                s.amen.append(("way", way.id, dict(way.tags), "wkb",
+                               wkb.create_linestring(way)))
+            except (RuntimeError, osmium.InvalidLocationError):
+                s.skip("amenity_line")
+    if bld:
+        if polygon:
+            s.bld_expected.add((True, way.id))
+        else:
+            s.skip("building_not_closed")
+    if res:
+        if polygon:
+            s.res_expected.add((True, way.id))
+        else:
+            s.skip("residential_not_closed")
 
 
 def _walk_way(way: Any, s: _Scan) -> None:

@@ -170,6 +170,44 @@ def test_walk_filter_mirrors_osmnx():
     assert query.startswith('["highway"]')
 
 
+# a hand-written (synthetic) ring whose last node is a different node at the first one's place
+_SAME_PLACE = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6">
+  <node id="1" version="1" lat="50.7000000" lon="-1.3000000"/>
+  <node id="2" version="1" lat="50.7000000" lon="-1.2990000"/>
+  <node id="3" version="1" lat="50.7010000" lon="-1.2990000"/>
+  <node id="21" version="1" lat="50.7050000" lon="-1.3000000"/>
+  <node id="22" version="1" lat="50.7050000" lon="-1.2995000"/>
+  <node id="23" version="1" lat="50.7055000" lon="-1.2995000"/>
+  <node id="24" version="1" lat="50.7055000" lon="-1.3000000"/>
+  <node id="25" version="1" lat="50.7050000" lon="-1.3000000"/>
+  <way id="100" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/>
+    <tag k="highway" v="footway"/></way>
+  <way id="300" version="1"><nd ref="21"/><nd ref="22"/><nd ref="23"/><nd ref="24"/><nd ref="25"/>
+    {tags}</way>
+</osm>
+"""
+
+
+@pytest.mark.parametrize("tags", ['<tag k="building" v="yes"/>',
+                                  '<tag k="landuse" v="residential"/>',
+                                  '<tag k="amenity" v="community_centre"/>'])
+def test_ring_closed_by_location_is_one_polygon(tmp_path, tags):
+    """libosmium makes a polygon of a ring whose ends are two nodes at one place: it is kept
+    once, as that polygon (not also as a line, and not counted as an unclosed outline)."""
+    path = tmp_path / "same_place.osm"
+    path.write_text(_SAME_PLACE.format(tags=tags), encoding="utf-8")
+    d = read_pbf(path, crs=BNG)
+    rows = {"building": d.buildings, "landuse": d.residential, "amenity": d.amenities}
+    kind = tags.split('"')[1]
+    got = rows[kind]
+    assert list(got["osm_id"]) == [300]
+    assert list(got.geometry.geom_type) == ["Polygon"]
+    assert got.geometry.iloc[0].area == pytest.approx(0.0005 * 0.0005)
+    assert d.skipped == {}
+    assert all(len(v) == 0 for k, v in rows.items() if k != kind)
+
+
 def test_errors(tmp_path):
     with pytest.raises(InputError, match="not found"):
         read_pbf(tmp_path / "missing.osm.pbf")
