@@ -139,12 +139,13 @@ def prepare(settings: Settings) -> Prepared:
     else:
         network = pbf.network
         amenities = pbf.amenities
-        # footprints projected once, for the coverage check and the origins (~0.2 s each)
-        pbf = replace(pbf, buildings=_projected(pbf.buildings, crs),
-                      residential=_projected(pbf.residential, crs))
         manifest["counts"]["network"] = {"nodes": network.n_nodes, "edges": network.n_edges,
                                          "dropped_nodes": network.dropped_nodes}
-        manifest["counts"]["areas_osm_coverage"] = osm_coverage(areas, pbf, areas_path)
+        with timings.stage("osm_coverage"):
+            # footprints projected once, for the coverage check and the origins
+            pbf = replace(pbf, buildings=_projected(pbf.buildings, crs),
+                          residential=_projected(pbf.residential, crs))
+            manifest["counts"]["areas_osm_coverage"] = osm_coverage(areas, pbf, areas_path)
     manifest["counts"]["osm_skipped"] = getattr(pbf, "skipped", {})
     # local asset lists (docs/assets.md): replace, add to or merge with OSM's amenities
     amenities, taxonomy, manifest["inputs"]["assets"] = apply_asset_lists(

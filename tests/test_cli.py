@@ -84,8 +84,8 @@ def test_manifest_records_inputs_counts_and_timings(iow_run):
     assert m["inputs"]["osm"]["sha256"] == (
         "81d69208d011ee1210278eb3ae6523f1038ed9c53b45a4677a8ee93251ed3dd2")
     assert m["inputs"]["osm"]["data_timestamp"] == "2020-04-22T20:59:03Z"
-    assert set(m["timings_s"]) == {"areas", "parse_osm", "deprivation", "origins", "snapping",
-                                   "access", "index", "outputs"}
+    assert set(m["timings_s"]) == {"areas", "parse_osm", "osm_coverage", "deprivation",
+                                   "origins", "snapping", "access", "index", "outputs"}
     assert all(v > 0 for v in m["timings_s"].values())
     per_cat = m["counts"]["amenities_per_category"]
     assert set(per_cat) == set(CATEGORIES) and all(v > 0 for v in per_cat.values())
