@@ -223,7 +223,6 @@ def terminal_summary(out: str | Path, width: int = 100, n: int = SUMMARY_AREAS) 
     Reads the run's own ``areas.csv`` and ``manifest.json`` from ``out``. Every
     line is at most ``width`` characters (clipped with ``...``).
     """
-
     folder = Path(out)
     lines: list[str] = []
     table = folder / "areas.csv"

@@ -100,7 +100,6 @@ def map_areas(areas: gpd.GeoDataFrame, tolerance_m: float | None = None,
         a["geometry"] = a.geometry.simplify(tolerance_m, preserve_topology=True)
     a = a.to_crs("EPSG:4326")
     if precision_deg > 0:
-
         a = a.copy()
         geom = shapely.set_precision(a.geometry.to_numpy(), precision_deg, mode="pointwise")
         a["geometry"] = geom

@@ -165,8 +165,6 @@ def read_site_upload(data: bytes, filename: str) -> gpd.GeoDataFrame:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _screen(_prepared, _areas, key, lat, lon, polygon_wkb, at):
     """Screening and isochrones, cached per site (``key`` identifies the run)."""
-
-
     poly = shapely.from_wkb(polygon_wkb) if polygon_wkb else None
     if poly is None:
         sc = screen_site(_prepared, lon, lat, areas=_areas)
